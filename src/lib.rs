@@ -1,0 +1,1 @@
+//! Parley: a self-hosted team chat in one executable.
