@@ -1,0 +1,198 @@
+//! Engine.IO v4 packets: decoding what clients send and encoding what we send.
+//!
+//! A packet is one type digit followed by its data. Over WebSocket every frame is
+//! one packet and binary frames are always `message` packets; over HTTP long-polling
+//! several packets share one body, separated by the record separator `\x1e`, and
+//! binary packets travel as `b` + base64.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use thiserror::Error;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Separates packets inside one long-polling body.
+pub const RECORD_SEPARATOR: char = '\x1e';
+
+/// A packet received from a client, parsed once at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Close,
+    Ping(String),
+    Pong(String),
+    Message(Payload),
+    Upgrade,
+    Noop,
+}
+
+/// The data of a `message` packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    Text(String),
+    Binary(Bytes),
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("empty packet")]
+    Empty,
+    #[error("unknown packet type {0:?}")]
+    UnknownType(char),
+    #[error("packet type {0:?} is not accepted from a client")]
+    NotFromClient(char),
+    #[error("invalid base64 in binary packet")]
+    Base64,
+}
+
+/// Decodes one text packet (a whole WebSocket text frame, or one record of a polling body).
+pub fn decode_text(packet: &str) -> Result<Incoming, DecodeError> {
+    let mut chars = packet.chars();
+    let kind = chars.next().ok_or(DecodeError::Empty)?;
+    let data = chars.as_str();
+    match kind {
+        '0' => Err(DecodeError::NotFromClient(kind)),
+        '1' => Ok(Incoming::Close),
+        '2' => Ok(Incoming::Ping(data.to_owned())),
+        '3' => Ok(Incoming::Pong(data.to_owned())),
+        '4' => Ok(Incoming::Message(Payload::Text(data.to_owned()))),
+        '5' => Ok(Incoming::Upgrade),
+        '6' => Ok(Incoming::Noop),
+        'b' => BASE64
+            .decode(data)
+            .map(|bytes| Incoming::Message(Payload::Binary(Bytes::from(bytes))))
+            .map_err(|_| DecodeError::Base64),
+        other => Err(DecodeError::UnknownType(other)),
+    }
+}
+
+/// Splits a long-polling request body into packets. An empty body has no packets.
+pub fn decode_polling_body(body: &str) -> Result<Vec<Incoming>, DecodeError> {
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    body.split(RECORD_SEPARATOR).map(decode_text).collect()
+}
+
+/// A packet ready to be sent. Text frames hold the complete encoded packet (type digit
+/// included) in a shared buffer, so a broadcast is encoded once and every recipient's
+/// queue holds a cheap clone of the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+impl Frame {
+    pub fn open(handshake_json: &str) -> Frame {
+        Frame::Text(format!("0{handshake_json}").into())
+    }
+
+    pub fn close() -> Frame {
+        Frame::Text(Utf8Bytes::from_static("1"))
+    }
+
+    pub fn ping() -> Frame {
+        Frame::Text(Utf8Bytes::from_static("2"))
+    }
+
+    pub fn pong(data: &str) -> Frame {
+        Frame::Text(format!("3{data}").into())
+    }
+
+    pub fn noop() -> Frame {
+        Frame::Text(Utf8Bytes::from_static("6"))
+    }
+
+    /// A `message` packet carrying text.
+    pub fn text_message(text: &str) -> Frame {
+        let mut encoded = String::with_capacity(text.len() + 1);
+        encoded.push('4');
+        encoded.push_str(text);
+        Frame::Text(encoded.into())
+    }
+
+    /// A `message` packet carrying binary data.
+    pub fn binary_message(data: Bytes) -> Frame {
+        Frame::Binary(data)
+    }
+
+    /// Appends this frame to a long-polling response body.
+    pub fn append_to_polling_body(&self, body: &mut String) {
+        if !body.is_empty() {
+            body.push(RECORD_SEPARATOR);
+        }
+        match self {
+            Frame::Text(text) => body.push_str(text.as_str()),
+            Frame::Binary(data) => {
+                body.push('b');
+                BASE64.encode_string(data, body);
+            }
+        }
+    }
+
+    pub fn is_close(&self) -> bool {
+        matches!(self, Frame::Text(text) if text.as_str() == "1")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_client_packet_type() {
+        assert_eq!(decode_text("1"), Ok(Incoming::Close));
+        assert_eq!(decode_text("2probe"), Ok(Incoming::Ping("probe".into())));
+        assert_eq!(decode_text("3"), Ok(Incoming::Pong(String::new())));
+        assert_eq!(
+            decode_text("4hello"),
+            Ok(Incoming::Message(Payload::Text("hello".into())))
+        );
+        assert_eq!(decode_text("5"), Ok(Incoming::Upgrade));
+        assert_eq!(decode_text("6"), Ok(Incoming::Noop));
+        assert_eq!(
+            decode_text("bAQID"),
+            Ok(Incoming::Message(Payload::Binary(Bytes::from_static(&[
+                1, 2, 3
+            ]))))
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_packets() {
+        assert_eq!(decode_text(""), Err(DecodeError::Empty));
+        assert_eq!(decode_text("0{}"), Err(DecodeError::NotFromClient('0')));
+        assert_eq!(decode_text("7"), Err(DecodeError::UnknownType('7')));
+        assert_eq!(decode_text("é"), Err(DecodeError::UnknownType('é')));
+        assert_eq!(decode_text("b!!!"), Err(DecodeError::Base64));
+    }
+
+    #[test]
+    fn splits_polling_bodies_on_the_record_separator() {
+        assert_eq!(decode_polling_body(""), Ok(vec![]));
+        assert_eq!(
+            decode_polling_body("4a\x1ebAQ==\x1e2"),
+            Ok(vec![
+                Incoming::Message(Payload::Text("a".into())),
+                Incoming::Message(Payload::Binary(Bytes::from_static(&[1]))),
+                Incoming::Ping(String::new()),
+            ])
+        );
+        assert_eq!(decode_polling_body("4a\x1e"), Err(DecodeError::Empty));
+    }
+
+    #[test]
+    fn encodes_polling_bodies() {
+        let mut body = String::new();
+        Frame::text_message("hi").append_to_polling_body(&mut body);
+        Frame::binary_message(Bytes::from_static(&[1, 2, 3])).append_to_polling_body(&mut body);
+        Frame::ping().append_to_polling_body(&mut body);
+        assert_eq!(body, "4hi\x1ebAQID\x1e2");
+    }
+
+    #[test]
+    fn recognises_the_close_frame() {
+        assert!(Frame::close().is_close());
+        assert!(!Frame::text_message("1").is_close());
+    }
+}

@@ -1,0 +1,204 @@
+//! The WebSocket transport: sessions that start on WebSocket, and the upgrade of a
+//! long-polling session (`2probe` → `3probe`, then `5`).
+//!
+//! One task per connection reads frames and writes whatever the session queued,
+//! writing everything that is ready before a single flush so that a burst of
+//! messages costs one syscall, not one per message.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::body::Incoming as IncomingBody;
+use hyper::header::{CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::packet::decode_text;
+use super::session::Drained;
+use super::{
+    CloseReason, Engine, EngineError, Frame, HttpResponse, Incoming, Payload, Session,
+    TransportKind,
+};
+
+type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Accepts a WebSocket request: a new session when `existing` is None, otherwise an
+/// upgrade of that polling session.
+pub(super) async fn accept(
+    engine: Arc<Engine>,
+    mut request: Request<IncomingBody>,
+    existing: Option<Arc<Session>>,
+) -> HttpResponse {
+    let is_websocket = request
+        .headers()
+        .get(UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+    let Some(key) = request.headers().get(SEC_WEBSOCKET_KEY).cloned() else {
+        return EngineError::BadRequest.into_response();
+    };
+    if !is_websocket {
+        return EngineError::BadRequest.into_response();
+    }
+    // A second upgrade of one session is refused by closing the new socket right
+    // after the handshake, which is how clients expect to be turned away.
+    let existing = match existing {
+        Some(session) if !session.begin_upgrade() => Err(()),
+        other => Ok(other),
+    };
+
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "websocket upgrade failed");
+                if let Ok(Some(session)) = &existing {
+                    session.finish_upgrade(false);
+                }
+                return;
+            }
+        };
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(socket_config(engine.config.max_payload)),
+        )
+        .await;
+        match existing {
+            Err(()) => {
+                let mut socket = socket;
+                let _ = socket.close(None).await;
+            }
+            Ok(Some(session)) => upgrade(engine, socket, session).await,
+            Ok(None) => {
+                let (session, open) = engine.open_session(TransportKind::WebSocket);
+                session.send(open);
+                engine.handler.on_open(&session);
+                serve(&engine, socket, &session).await;
+            }
+        }
+    });
+
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+fn socket_config(max_payload: usize) -> WebSocketConfig {
+    // Small buffers: most chat frames are tiny and idle connections are the common
+    // case, so memory per connection matters more than bulk throughput here.
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload))
+}
+
+async fn upgrade(engine: Arc<Engine>, mut socket: Socket, session: Arc<Session>) {
+    let probed = tokio::time::timeout(engine.config.upgrade_timeout, probe(&mut socket, &session));
+    match probed.await {
+        Ok(true) => {
+            session.finish_upgrade(true);
+            tracing::debug!(sid = session.sid(), "upgraded to websocket");
+            serve(&engine, socket, &session).await;
+        }
+        _ => {
+            tracing::debug!(sid = session.sid(), "websocket upgrade abandoned");
+            session.finish_upgrade(false);
+            let _ = socket.close(None).await;
+        }
+    }
+}
+
+/// Runs the probe exchange. True when the client completed the upgrade.
+async fn probe(socket: &mut Socket, session: &Session) -> bool {
+    let mut probed = false;
+    while let Some(Ok(message)) = socket.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        match (decode_text(text.as_str()), probed) {
+            (Ok(Incoming::Ping(data)), false) if data == "probe" => {
+                if socket.send(Message::text("3probe")).await.is_err() {
+                    return false;
+                }
+                session.release_poll();
+                probed = true;
+            }
+            (Ok(Incoming::Upgrade), true) => return true,
+            _ => return false,
+        }
+        if session.is_closed() {
+            return false;
+        }
+    }
+    false
+}
+
+/// Moves frames both ways until the session or the socket ends.
+async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
+    loop {
+        tokio::select! {
+            incoming = socket.next() => {
+                let packet = match incoming {
+                    Some(Ok(Message::Text(text))) => decode_text(text.as_str()),
+                    Some(Ok(Message::Binary(data))) => Ok(Incoming::Message(Payload::Binary(data))),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => {
+                        session.close(CloseReason::TransportClose);
+                        break;
+                    }
+                    Some(Err(error)) => {
+                        tracing::debug!(sid = session.sid(), %error, "websocket read failed");
+                        session.close(CloseReason::TransportError);
+                        break;
+                    }
+                };
+                match packet {
+                    Ok(packet) => engine.receive(session, packet),
+                    Err(error) => {
+                        tracing::debug!(sid = session.sid(), %error, "bad packet");
+                        session.close(CloseReason::TransportError);
+                    }
+                }
+            }
+            drained = session.drain() => {
+                let Drained::Frames(frames) = drained else {
+                    break;
+                };
+                if write_all(&mut socket, frames).await.is_err() {
+                    session.close(CloseReason::TransportError);
+                    break;
+                }
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+}
+
+async fn write_all(
+    socket: &mut Socket,
+    frames: Vec<Frame>,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for frame in frames {
+        let message = match frame {
+            Frame::Text(text) => Message::Text(text),
+            Frame::Binary(data) => Message::Binary(data),
+        };
+        socket.feed(message).await?;
+    }
+    socket.flush().await
+}

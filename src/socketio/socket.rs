@@ -1,0 +1,257 @@
+//! A client's connection to one namespace: what handlers receive and use to answer.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+use super::namespace::Namespace;
+use super::packet::{Packet, PacketType};
+use crate::engineio::{Frame, Session, TransportKind};
+
+/// Why a socket left its namespace, as the official clients name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    TransportClose,
+    TransportError,
+    PingTimeout,
+    ParseError,
+    ServerNamespaceDisconnect,
+    ClientNamespaceDisconnect,
+    ServerShuttingDown,
+    SlowConsumer,
+}
+
+impl DisconnectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::SlowConsumer => "slow consumer",
+        }
+    }
+}
+
+/// Arguments of an event or an ack: JSON values where binary attachments are
+/// represented by placeholders (see [`super::placeholder`]), and the attachments.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args {
+    pub values: Vec<Value>,
+    pub attachments: Vec<Bytes>,
+}
+
+impl Args {
+    pub fn json(values: Vec<Value>) -> Args {
+        Args {
+            values,
+            attachments: Vec::new(),
+        }
+    }
+
+    /// Deserializes argument `index` into a type.
+    pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, serde_json::Error> {
+        T::deserialize(self.values.get(index).unwrap_or(&Value::Null))
+    }
+
+    /// Encodes an event or ack carrying these arguments into the frames to send.
+    pub(super) fn into_frames(
+        self,
+        kind: PacketType,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: Option<&str>,
+    ) -> Vec<Frame> {
+        let mut values = self.values;
+        if let Some(event) = event {
+            values.insert(0, Value::String(event.to_owned()));
+        }
+        let binary_kind = match (kind, self.attachments.is_empty()) {
+            (PacketType::Event, false) => PacketType::BinaryEvent,
+            (PacketType::Ack, false) => PacketType::BinaryAck,
+            (kind, _) => kind,
+        };
+        let mut packet = Packet::new(binary_kind, namespace, ack_id, Some(Value::Array(values)));
+        packet.attachments = self.attachments.len();
+        let mut frames = Vec::with_capacity(1 + self.attachments.len());
+        frames.push(Frame::text_message(&packet.encode()));
+        frames.extend(self.attachments.into_iter().map(Frame::binary_message));
+        frames
+    }
+}
+
+/// An event from a client, parsed: its name and arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub args: Args,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AckError {
+    #[error("no acknowledgement within {0:?}")]
+    Timeout(Duration),
+    #[error("the socket disconnected before acknowledging")]
+    Disconnected,
+}
+
+pub struct Socket {
+    id: String,
+    namespace: Arc<Namespace>,
+    session: Arc<Session>,
+    rooms: Mutex<HashSet<Arc<str>>>,
+    next_ack_id: AtomicU64,
+    pending_acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+}
+
+impl Socket {
+    pub(super) fn new(namespace: Arc<Namespace>, session: Arc<Session>) -> Socket {
+        Socket {
+            id: super::random_id(),
+            namespace,
+            session,
+            rooms: Mutex::new(HashSet::new()),
+            next_ack_id: AtomicU64::new(0),
+            pending_acks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.namespace
+    }
+
+    /// The transport the client currently uses.
+    pub fn transport(&self) -> TransportKind {
+        self.session.transport()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.namespace.socket(&self.id).is_some()
+    }
+
+    pub(super) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Queues already-encoded frames for this client. False when the client is gone.
+    pub(super) fn send_frames(&self, frames: &[Frame]) -> bool {
+        self.session.send_frames(frames)
+    }
+
+    pub fn emit(&self, event: &str, args: Args) -> bool {
+        let frames = args.into_frames(PacketType::Event, self.namespace.name(), None, Some(event));
+        self.send_frames(&frames)
+    }
+
+    /// Emits an event that the client should acknowledge, and waits for the answer.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> Result<Args, AckError> {
+        let ack_id = self.next_ack_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = oneshot::channel();
+        self.acks().insert(ack_id, sender);
+        let frames = args.into_frames(
+            PacketType::Event,
+            self.namespace.name(),
+            Some(ack_id),
+            Some(event),
+        );
+        if !self.send_frames(&frames) {
+            self.acks().remove(&ack_id);
+            return Err(AckError::Disconnected);
+        }
+        let answer = tokio::time::timeout(timeout, receiver).await;
+        self.acks().remove(&ack_id);
+        match answer {
+            Ok(Ok(args)) => Ok(args),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => Err(AckError::Timeout(timeout)),
+        }
+    }
+
+    pub(super) fn resolve_ack(&self, ack_id: u64, args: Args) {
+        if let Some(waiter) = self.acks().remove(&ack_id) {
+            let _ = waiter.send(args);
+        }
+    }
+
+    fn acks(&self) -> MutexGuard<'_, HashMap<u64, oneshot::Sender<Args>>> {
+        self.pending_acks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn room_set(&self) -> MutexGuard<'_, HashSet<Arc<str>>> {
+        self.rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn join(self: &Arc<Self>, room: &str) {
+        self.namespace.join(self, room);
+    }
+
+    pub fn leave(self: &Arc<Self>, room: &str) {
+        self.namespace.leave(self, room);
+    }
+
+    pub fn rooms(&self) -> Vec<Arc<str>> {
+        self.room_set().iter().cloned().collect()
+    }
+
+    pub fn in_room(&self, room: &str) -> bool {
+        self.room_set().contains(room)
+    }
+
+    /// Disconnects this socket from its namespace; the client is told so.
+    pub fn disconnect(self: &Arc<Self>) {
+        let packet = Packet::new(PacketType::Disconnect, self.namespace.name(), None, None);
+        self.send_frames(&[Frame::text_message(&packet.encode())]);
+        self.namespace
+            .remove_socket(self, DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    pub(super) fn drop_pending_acks(&self) {
+        self.acks().clear();
+    }
+}
+
+/// Answers one event that asked for an acknowledgement. Dropping it unanswered is
+/// allowed: the client's own ack timeout then applies.
+pub struct AckResponder {
+    socket: Arc<Socket>,
+    ack_id: u64,
+}
+
+impl AckResponder {
+    pub(super) fn new(socket: Arc<Socket>, ack_id: u64) -> AckResponder {
+        AckResponder { socket, ack_id }
+    }
+
+    pub fn send(self, args: Args) {
+        let frames = args.into_frames(
+            PacketType::Ack,
+            self.socket.namespace.name(),
+            Some(self.ack_id),
+            None,
+        );
+        self.socket.send_frames(&frames);
+    }
+}

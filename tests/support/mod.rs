@@ -1,0 +1,148 @@
+//! Shared by the integration tests: starting Parley (or the conformance example) as a
+//! child process on a free port, and running the official clients against it.
+
+#![allow(dead_code)] // each test file uses its own subset of these helpers
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server child process, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts `program` with `args` and waits for its "listening on ADDR" line.
+    pub fn start(program: &Path, args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let address = loop {
+            assert!(Instant::now() < deadline, "server did not start in time");
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(address) = line.split("listening on ").nth(1) {
+                        break address.trim().trim_start_matches("http://").to_owned();
+                    }
+                }
+                _ => panic!("server exited before listening"),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess {
+            child,
+            url: format!("http://{address}"),
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the process without warning (SIGKILL) and waits for it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The directory cargo builds into (…/target/debug), found from the parley binary.
+pub fn build_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_parley"))
+        .parent()
+        .expect("binary has a directory")
+        .to_owned()
+}
+
+pub fn parley_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_parley"))
+}
+
+/// The conformance example, which `cargo test` builds along with the tests.
+pub fn conformance_binary() -> PathBuf {
+    let path = build_dir().join("examples").join("protocol_conformance");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test` (which builds examples) or scripts/test",
+        path.display()
+    );
+    path
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where a tool the tests need is taken from: the environment variable that
+/// scripts/test sets, or the default. A missing tool fails the test loudly.
+fn tool(variable: &str, default: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Runs one of the official-client scripts and asserts that it succeeded.
+pub fn run_client(kind: Client, script: &str, args: &[&str]) -> String {
+    let (program, path) = match kind {
+        Client::Node => (
+            tool("PARLEY_NODE", "node"),
+            repo().join("tests/js").join(script),
+        ),
+        Client::Python => (
+            tool(
+                "PARLEY_PYTHON",
+                &repo().join("target/pyenv/bin/python").to_string_lossy(),
+            ),
+            repo().join("tests/py").join(script),
+        ),
+    };
+    let output = Command::new(&program)
+        .arg(&path)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} (install the test tools with scripts/test): {e}")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{program} {} {args:?} failed ({}):\n{stdout}\n{stderr}",
+        path.display(),
+        output.status
+    );
+    stdout
+}
+
+#[derive(Clone, Copy)]
+pub enum Client {
+    Node,
+    Python,
+}
