@@ -29,6 +29,20 @@ pub struct Cli {
 pub enum Command {
     /// Run the chat server (the default when no command is given).
     Serve(ServeArgs),
+    /// Write stored messages to stdout as JSON lines, oldest first per room.
+    Export {
+        /// Only this room.
+        #[arg(long)]
+        room: Option<String>,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Read JSON lines (as written by export) from stdin; already stored messages
+    /// are skipped, so importing twice is harmless.
+    Import {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
 }
 
 /// Flags of the server. Every one is optional here so that the environment, the
@@ -62,6 +76,9 @@ pub struct ServeArgs {
     /// Largest request body or frame in bytes [default: 1000000].
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", value_name = "BYTES")]
     pub max_payload: Option<usize>,
+    /// Longest message text in characters [default: 4000].
+    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS")]
+    pub max_text_chars: Option<usize>,
     /// Log filter, e.g. `info` or `parley=debug` [default: info; RUST_LOG also works].
     #[arg(long, env = "PARLEY_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -77,6 +94,7 @@ struct FileConfig {
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
     max_payload: Option<usize>,
+    max_text_chars: Option<usize>,
     log_level: Option<String>,
 }
 
@@ -111,6 +129,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
+    pub max_text_chars: usize,
     pub log_level: String,
 }
 
@@ -132,6 +151,17 @@ impl Config {
         require_positive("ping_interval", ping_interval as usize)?;
         require_positive("ping_timeout", ping_timeout as usize)?;
         require_positive("max_payload", max_payload)?;
+        let max_text_chars = args
+            .max_text_chars
+            .or(file.max_text_chars)
+            .unwrap_or(crate::model::DEFAULT_MAX_TEXT_CHARS);
+        require_positive("max_text_chars", max_text_chars)?;
+        if max_text_chars > crate::model::TEXT_CHARS_CEILING {
+            return Err(ConfigError::Invalid {
+                key: "max_text_chars",
+                reason: format!("must be at most {}", crate::model::TEXT_CHARS_CEILING),
+            });
+        }
         Ok(Config {
             listen: args
                 .listen
@@ -149,6 +179,7 @@ impl Config {
                 max_payload,
                 ..EngineConfig::default()
             },
+            max_text_chars,
             log_level: args
                 .log_level
                 .clone()

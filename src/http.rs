@@ -1,17 +1,207 @@
-//! HTTP routing: the Engine.IO endpoint behind the cross-origin rules, and small
-//! helpers for plain responses.
+//! HTTP routing: the pages and their assets (embedded in the binary), the REST API,
+//! health and metrics, and the Engine.IO endpoint behind the cross-origin rules.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue, UPGRADE};
+use hyper::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH, UPGRADE,
+};
 use hyper::{Method, Request, Response, StatusCode};
+use rust_embed::RustEmbed;
+use serde_json::{Value, json};
 
+use crate::chat::{Chat, ChatError};
 use crate::config::CorsPolicy;
 use crate::cors::{self, Verdict};
 use crate::engineio::{Engine, EngineError, HttpResponse};
+use crate::metrics;
+use crate::socketio::Namespace;
+
+#[derive(RustEmbed)]
+#[folder = "assets/"]
+struct Assets;
+
+/// Where the Socket.IO endpoint lives.
+pub const SOCKET_IO_PATH: &str = "/socket.io/";
+
+/// Headers every page carries: no inline script, no framing, no MIME sniffing.
+const PAGE_SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+];
+
+/// Everything a request may need.
+pub struct App {
+    pub engine: Arc<Engine>,
+    /// The chat's namespace, `/`.
+    pub namespace: Arc<Namespace>,
+    pub chat: Arc<Chat>,
+    pub cors: CorsPolicy,
+}
+
+impl App {
+    pub async fn route(self: Arc<Self>, request: Request<Incoming>) -> HttpResponse {
+        let path = request.uri().path().to_owned();
+        if path.starts_with(SOCKET_IO_PATH) {
+            return engine_endpoint(&self.engine, &self.cors, request).await;
+        }
+        if let Some(room) = path
+            .strip_prefix("/api/rooms/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+        {
+            let room = percent_decode(room);
+            return self.api(request, &room).await;
+        }
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        }
+        match path.as_str() {
+            "/" => page("lobby.html", &request),
+            "/test-chat-debug" => page("debug.html", &request),
+            "/favicon.ico" => asset("favicon.svg", &request),
+            "/healthz" => self.health().await,
+            "/metrics" => self.metrics(),
+            _ => {
+                if path.starts_with("/chat/") {
+                    page("chat.html", &request)
+                } else if let Some(file) = path.strip_prefix("/assets/") {
+                    asset(file, &request)
+                } else {
+                    not_found()
+                }
+            }
+        }
+    }
+
+    async fn api(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
+        let verdict = cors::judge(&self.cors, request.headers());
+        let mut response = match *request.method() {
+            Method::OPTIONS => return cors::preflight(&verdict, request.headers()),
+            _ if verdict == Verdict::Denied => {
+                error_json(StatusCode::FORBIDDEN, "invalid", "origin not allowed")
+            }
+            Method::POST => self.post_message(request, room).await,
+            Method::GET => self.get_messages(&request, room).await,
+            _ => error_json(StatusCode::METHOD_NOT_ALLOWED, "invalid", "use GET or POST"),
+        };
+        cors::decorate(&verdict, &mut response);
+        response
+    }
+
+    async fn post_message(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
+        let limit = self.engine.config().max_payload;
+        let body = match Limited::new(request.into_body(), limit).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(_) => {
+                return error_json(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    &format!("the request body is larger than {limit} bytes"),
+                );
+            }
+        };
+        let payload: Value = match serde_json::from_slice(&body) {
+            Ok(payload) => payload,
+            Err(error) => {
+                let error = ChatError::BadPayload(format!("the body is not valid JSON: {error}"));
+                self.chat.report(&error, "http_post");
+                return chat_error_response(&error);
+            }
+        };
+        let request = match self.chat.parse_send(Some(&payload), Some(room)) {
+            Ok(request) => request,
+            Err(error) => {
+                self.chat.report(&error, "http_post");
+                return chat_error_response(&error);
+            }
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.chat.send(&self.namespace, request, move |result| {
+            let _ = reply.send(result);
+        });
+        match answer.await {
+            Ok(Ok(appended)) => {
+                let status = if appended.duplicate {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                };
+                json_response(status, &json!({"message": appended.message}))
+            }
+            Ok(Err(error)) => chat_error_response(&error),
+            Err(_) => error_json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server is shutting down",
+            ),
+        }
+    }
+
+    async fn get_messages(&self, request: &Request<Incoming>, room: &str) -> HttpResponse {
+        let mut query = serde_json::Map::new();
+        for (key, value) in request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+        {
+            let number = value
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(value.to_owned()));
+            query.insert(key.to_owned(), number);
+        }
+        let history = match self
+            .chat
+            .parse_history(Some(&Value::Object(query)), Some(room))
+        {
+            Ok(history) => history,
+            Err(error) => {
+                self.chat.report(&error, "http_get");
+                return chat_error_response(&error);
+            }
+        };
+        match self.chat.history(&history).await {
+            Ok(messages) => json_response(StatusCode::OK, &json!({"messages": messages})),
+            Err(error) => {
+                self.chat.report(&error, "http_get");
+                chat_error_response(&error)
+            }
+        }
+    }
+
+    async fn health(&self) -> HttpResponse {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let store = self.chat.store().clone();
+        tokio::spawn(async move {
+            let _ = reply.send(store.flush().await);
+        });
+        match answer.await {
+            Ok(Ok(())) => text(StatusCode::OK, "ok\n"),
+            _ => text(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
+        }
+    }
+
+    fn metrics(&self) -> HttpResponse {
+        let body = metrics::render(&self.engine, &self.namespace, &self.chat);
+        let mut response = text(StatusCode::OK, body);
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        response
+    }
+}
 
 /// Serves one request to an Engine.IO endpoint: preflights, origin checks (a
 /// WebSocket from a foreign origin is refused), then the engine itself.
@@ -34,6 +224,127 @@ pub async fn engine_endpoint(
     response
 }
 
+fn page(file: &str, request: &Request<Incoming>) -> HttpResponse {
+    let mut response = asset(file, request);
+    let headers = response.headers_mut();
+    for (name, value) in PAGE_SECURITY_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    // Pages are small and name their assets; always revalidate them.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// An embedded file, with its content type and an ETag so browsers revalidate cheaply.
+fn asset(file: &str, request: &Request<Incoming>) -> HttpResponse {
+    // The embedded set has no `..`, but in debug builds rust-embed reads the folder
+    // from disk, so paths that could climb out of it are refused outright.
+    let climbs = file.split('/').any(|part| part == ".." || part.is_empty());
+    let Some(content) = Assets::get(file).filter(|_| !climbs) else {
+        return not_found();
+    };
+    let etag = format!(
+        "\"{}\"",
+        content
+            .metadata
+            .sha256_hash()
+            .iter()
+            .take(12)
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    );
+    let unchanged = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .is_some_and(|tag| tag.as_bytes() == etag.as_bytes());
+    let mut response = if unchanged {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        Response::new(Full::new(Bytes::from(content.data.into_owned())))
+    };
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(file)));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(ETAG, etag);
+    }
+    response
+}
+
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Decodes `%XX` escapes in a path segment; anything malformed is kept as it is and
+/// then fails validation as a room name.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| segment.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn chat_error_response(error: &ChatError) -> HttpResponse {
+    let status = match error.code() {
+        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    json_response(status, &json!({"error": error.to_json()}))
+}
+
+fn error_json(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    json_response(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
@@ -46,4 +357,51 @@ pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
 
 pub fn not_found() -> HttpResponse {
     text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_malformed_escapes() {
+        assert_eq!(percent_decode("team%3Achat"), "team:chat");
+        assert_eq!(percent_decode("bad%20room"), "bad room");
+        assert_eq!(percent_decode("50%"), "50%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn assets_have_content_types() {
+        assert_eq!(content_type("js/chat.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("lobby.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("unknown"), "application/octet-stream");
+    }
+
+    #[test]
+    fn the_pages_are_embedded() {
+        for file in [
+            "lobby.html",
+            "chat.html",
+            "debug.html",
+            "css/parley.css",
+            "js/parley-io.js",
+        ] {
+            assert!(Assets::get(file).is_some(), "{file} missing");
+        }
+    }
+
+    #[test]
+    fn invalid_fields_are_bad_requests() {
+        let error =
+            ChatError::from(crate::model::MessageText::parse(&"x".repeat(5), 4).unwrap_err());
+        assert_eq!(
+            chat_error_response(&error).status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            chat_error_response(&ChatError::Busy).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
 }

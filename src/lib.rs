@@ -1,13 +1,96 @@
 //! Parley: a self-hosted team chat in one executable.
 //!
 //! Layers call only downwards: [`engineio`] moves packets over HTTP long-polling and
-//! WebSocket, [`socketio`] adds namespaces, events, acks and rooms on top of it.
-//! [`http`] routes requests, [`server`] accepts connections, [`config`] gathers the
-//! settings.
+//! WebSocket, [`socketio`] adds namespaces, events, acks and rooms on top of it,
+//! [`chat`] is the chat's events on a [`store`] of messages. [`http`] routes requests,
+//! [`server`] accepts connections, [`config`] gathers the settings. [`serve`] puts
+//! them together.
 
+pub mod chat;
 pub mod config;
 pub mod cors;
 pub mod engineio;
 pub mod http;
+pub mod metrics;
+pub mod model;
 pub mod server;
 pub mod socketio;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::chat::Chat;
+use crate::config::Config;
+use crate::engineio::Engine;
+use crate::http::App;
+use crate::server::{Router, accept_until};
+use crate::socketio::SocketIo;
+use crate::store::{Store, StoreError};
+
+/// How long a client may take to join a namespace after connecting.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long shutdown waits for clients to receive their close packet.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the store could not be opened: {0}")]
+    OpenTask(#[from] tokio::task::JoinError),
+}
+
+/// Runs Parley until `shutdown` resolves, then closes every session with a proper
+/// Engine.IO close and flushes the store. Prints `listening on http://ADDR` on stdout
+/// once the port is bound (port 0 picks a free one).
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+    if config.cors == config::CorsPolicy::AnyOrigin {
+        tracing::warn!(
+            "cors_origin is \"*\": any web site may use this server from a visitor's browser"
+        );
+    }
+    let data_dir = config.data_dir.clone();
+    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??);
+    let chat = Chat::new(store.clone(), config.max_text_chars);
+    let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
+    let Some(namespace) = io.namespace("/").cloned() else {
+        unreachable!("the chat namespace was registered just above");
+    };
+    let engine = Engine::new(config.engine.clone(), io);
+    let app = Arc::new(App {
+        engine: engine.clone(),
+        namespace,
+        chat,
+        cors: config.cors.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: config.listen,
+        source,
+    })?;
+    println!("listening on http://{address}");
+    tracing::info!(%address, data_dir = %config.data_dir.display(), "parley is ready");
+
+    let router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
+    accept_until(listener, router, shutdown).await;
+
+    tracing::info!("shutting down: closing sessions and flushing the store");
+    engine.shutdown(SHUTDOWN_GRACE).await;
+    store.flush().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

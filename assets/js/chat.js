@@ -143,6 +143,9 @@
   // ---------- page state ----------
 
   const room = roomFromPath();
+  // Room characters are all legal in a URL path, so the validated room goes in as-is:
+  // the server never has to percent-decode it.
+  const apiBase = '/api/rooms/' + room + '/messages';
   const state = {
     name: null,
     byId: new Map(),       // message id → <li>, the single source of "already shown"
@@ -395,7 +398,7 @@
     }
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v));
-    return api('GET', '/api/rooms/' + encodeURIComponent(room) + '/messages?' + q).then((d) => (Array.isArray(d.messages) ? d.messages : []));
+    return api('GET', apiBase + '?' + q).then((d) => (Array.isArray(d.messages) ? d.messages : []));
   }
 
   async function loadOlder() {
@@ -442,7 +445,7 @@
   async function httpPoll() {
     if (!state.httpPolling || state.httpPollBusy) return;
     state.httpPollBusy = true;
-    const base = '/api/rooms/' + encodeURIComponent(room) + '/messages?';
+    const base = apiBase + '?';
     try {
       if (!state.initialLoaded) {
         const d = await api('GET', base + 'before=' + MAX_ID + '&limit=' + PAGE);
@@ -517,7 +520,7 @@
     if (!p) return;
     const { text, sender, client_id } = p.payload;
     try {
-      const d = await api('POST', '/api/rooms/' + encodeURIComponent(room) + '/messages', { text, sender, client_id });
+      const d = await api('POST', apiBase, { text, sender, client_id });
       if (d.message) renderLive([d.message], true);
       else fail(clientId, { code: 'internal', message: 'Unexpected server reply.' });
     } catch (err) {

@@ -25,6 +25,7 @@
     } catch (err) { return []; }
   }
 
+  // Validated room keys only use characters that are legal in a URL path: no encoding.
   function rememberRoom(room) {
     const list = [room, ...recentRooms().filter((r) => r !== room)].slice(0, 10);
     save(RECENT_KEY, JSON.stringify(list));
@@ -70,7 +71,7 @@
       li.className = 'recent__item';
       const a = document.createElement('a');
       a.className = 'recent__link';
-      a.href = '/chat/' + encodeURIComponent(room);
+      a.href = '/chat/' + room;
       const hash = document.createElement('span');
       hash.className = 'recent__hash';
       hash.setAttribute('aria-hidden', 'true');
@@ -130,6 +131,6 @@
     if (rp) { roomInput.focus(); return; }
     save(NAME_KEY, name);
     rememberRoom(room);
-    window.location.href = '/chat/' + encodeURIComponent(room);
+    window.location.href = '/chat/' + room;
   });
 })();

@@ -109,6 +109,16 @@ fn tool(variable: &str, default: &str) -> String {
 
 /// Runs one of the official-client scripts and asserts that it succeeded.
 pub fn run_client(kind: Client, script: &str, args: &[&str]) -> String {
+    run_client_with_env(kind, script, args, &[])
+}
+
+/// Like [`run_client`], with extra environment variables for the script.
+pub fn run_client_with_env(
+    kind: Client,
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let (program, path) = match kind {
         Client::Node => (
             tool("PARLEY_NODE", "node"),
@@ -125,6 +135,7 @@ pub fn run_client(kind: Client, script: &str, args: &[&str]) -> String {
     let output = Command::new(&program)
         .arg(&path)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo())
         .output()
         .unwrap_or_else(|e| {

@@ -1,0 +1,121 @@
+//! `/metrics`: the server's counters in the Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use crate::chat::{Chat, ERROR_CODES};
+use crate::engineio::Engine;
+use crate::socketio::Namespace;
+use crate::store::FLUSH_BUCKETS_US;
+
+pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
+    let mut out = String::with_capacity(2048);
+    let (polling, websocket) = engine.session_counts();
+    metric(
+        &mut out,
+        "parley_connections",
+        "gauge",
+        "Open Engine.IO sessions by transport.",
+    );
+    let _ = writeln!(out, "parley_connections{{transport=\"polling\"}} {polling}");
+    let _ = writeln!(
+        out,
+        "parley_connections{{transport=\"websocket\"}} {websocket}"
+    );
+
+    metric(
+        &mut out,
+        "parley_sockets",
+        "gauge",
+        "Sockets connected to the chat namespace.",
+    );
+    let _ = writeln!(out, "parley_sockets {}", namespace.socket_count());
+    metric(
+        &mut out,
+        "parley_rooms",
+        "gauge",
+        "Rooms with at least one member.",
+    );
+    let _ = writeln!(out, "parley_rooms {}", namespace.room_count());
+
+    let store = chat.store();
+    metric(
+        &mut out,
+        "parley_messages_stored",
+        "gauge",
+        "Messages in the store.",
+    );
+    let _ = writeln!(out, "parley_messages_stored {}", store.message_count());
+
+    let stats = chat.stats();
+    metric(
+        &mut out,
+        "parley_deliveries_total",
+        "counter",
+        "Messages queued to sockets by broadcasts.",
+    );
+    let _ = writeln!(
+        out,
+        "parley_deliveries_total {}",
+        stats.deliveries.load(Ordering::Relaxed)
+    );
+
+    metric(
+        &mut out,
+        "parley_errors_total",
+        "counter",
+        "Rejected requests by error code.",
+    );
+    for (code, count) in ERROR_CODES.iter().zip(&stats.errors) {
+        let _ = writeln!(
+            out,
+            "parley_errors_total{{code=\"{code}\"}} {}",
+            count.load(Ordering::Relaxed)
+        );
+    }
+
+    let flushes = store.stats();
+    metric(
+        &mut out,
+        "parley_store_flush_seconds",
+        "histogram",
+        "Duration of group-commit flushes.",
+    );
+    let mut cumulative = 0;
+    for (bound, count) in FLUSH_BUCKETS_US.iter().zip(&flushes.flush_buckets) {
+        cumulative += count;
+        let seconds = *bound as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "parley_store_flush_seconds_bucket{{le=\"{seconds}\"}} {cumulative}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "parley_store_flush_seconds_bucket{{le=\"+Inf\"}} {}",
+        flushes.flushes
+    );
+    let _ = writeln!(
+        out,
+        "parley_store_flush_seconds_sum {}",
+        flushes.flush_micros_total as f64 / 1e6
+    );
+    let _ = writeln!(out, "parley_store_flush_seconds_count {}", flushes.flushes);
+    metric(
+        &mut out,
+        "parley_store_messages_written_total",
+        "counter",
+        "Messages made durable by group commits.",
+    );
+    let _ = writeln!(
+        out,
+        "parley_store_messages_written_total {}",
+        flushes.messages_written
+    );
+    out
+}
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}

@@ -1,0 +1,445 @@
+//! Validated domain types for chat messages.
+//!
+//! Everything that arrives from a client, a JSON import or the disk is parsed into these
+//! types exactly once, at the edge. Code that holds a [`RoomName`] or a [`MessageText`]
+//! can rely on the rules below without checking again:
+//!
+//! | type | rule |
+//! |---|---|
+//! | [`RoomName`] | 1–128 characters from `[A-Za-z0-9_.:-]` |
+//! | [`SenderName`] | surrounding whitespace trimmed, then 1–64 characters, no control characters |
+//! | [`MessageText`] | surrounding whitespace trimmed, then 1 to the configured maximum characters |
+//! | [`ClientId`] | taken verbatim, 1–128 characters, no control characters |
+//!
+//! Lengths count Unicode scalar values (`char`s), not bytes, so a limit means the same to a
+//! person typing Cyrillic as to one typing ASCII.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Longest room name, in characters.
+pub const MAX_ROOM_CHARS: usize = 128;
+/// Longest sender name, in characters (after trimming).
+pub const MAX_SENDER_CHARS: usize = 64;
+/// Longest client id, in characters.
+pub const MAX_CLIENT_ID_CHARS: usize = 128;
+/// Message length limit used when the configuration does not set one.
+pub const DEFAULT_MAX_TEXT_CHARS: usize = 4000;
+/// Upper bound for any configured text limit.
+///
+/// Stored messages are read back without knowing which limit was configured when they
+/// were written, so reading needs a fixed bound; capping the configured limit at the same
+/// bound guarantees that every text accepted once can always be read back.
+pub const TEXT_CHARS_CEILING: usize = 65_536;
+
+/// Which input field a [`ValidationError`] is about; displayed as the wire field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Room,
+    Sender,
+    Text,
+    ClientId,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Room => "room",
+            Field::Sender => "sender",
+            Field::Text => "text",
+            Field::ClientId => "client_id",
+        })
+    }
+}
+
+/// Why a value was rejected. `Display` gives the short message sent back to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("{field} must not be empty")]
+    Empty { field: Field },
+    #[error("{field} must be at most {max} characters")]
+    TooLong { field: Field, max: usize },
+    #[error("{field} may only contain letters, digits and _ . : -")]
+    BadRoomChar { field: Field },
+    #[error("{field} must not contain control characters")]
+    ControlChar { field: Field },
+}
+
+impl ValidationError {
+    /// The wire error code: an over-long message text is `too_large`, anything else
+    /// `invalid`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValidationError::TooLong {
+                field: Field::Text, ..
+            } => "too_large",
+            _ => "invalid",
+        }
+    }
+
+    /// The field this error is about.
+    pub fn field(&self) -> Field {
+        match self {
+            ValidationError::Empty { field }
+            | ValidationError::TooLong { field, .. }
+            | ValidationError::BadRoomChar { field }
+            | ValidationError::ControlChar { field } => *field,
+        }
+    }
+}
+
+/// Checks the length bounds shared by every field, counting chars.
+fn check_len(field: Field, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::Empty { field });
+    }
+    // `chars().count()` walks the whole string; bounding the walk keeps a huge hostile
+    // input from costing more than the limit itself.
+    if value.chars().take(max + 1).count() > max {
+        return Err(ValidationError::TooLong { field, max });
+    }
+    Ok(())
+}
+
+fn check_no_control(field: Field, value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::ControlChar { field });
+    }
+    Ok(())
+}
+
+/// Declares the parts every validated string type shares: `as_str`, `Display`, a plain
+/// string `Serialize`, and `TryFrom<String>` so serde can validate while deserializing.
+macro_rules! string_type {
+    ($name:ident, $parse:expr) => {
+        impl $name {
+            /// The validated value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ValidationError;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                let parse: fn(&str) -> Result<$name, ValidationError> = $parse;
+                parse(&value)
+            }
+        }
+    };
+}
+
+/// A room (the original app's `chat_key`). Never contains 0x00, which the store relies
+/// on to separate the room from the rest of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        check_len(Field::Room, value, MAX_ROOM_CHARS)?;
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
+        if !value.chars().all(allowed) {
+            return Err(ValidationError::BadRoomChar { field: Field::Room });
+        }
+        Ok(RoomName(value.to_owned()))
+    }
+}
+
+string_type!(RoomName, RoomName::parse);
+
+/// Who sent a message.
+///
+/// Surrounding whitespace is trimmed: it is invisible on screen, so " bob" and "bob" would
+/// look like one person while counting as two for retries (the dedupe key includes the
+/// sender), and a name of only spaces would be an invisible author.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct SenderName(String);
+
+impl SenderName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let value = value.trim();
+        check_len(Field::Sender, value, MAX_SENDER_CHARS)?;
+        check_no_control(Field::Sender, value)?;
+        Ok(SenderName(value.to_owned()))
+    }
+}
+
+string_type!(SenderName, SenderName::parse);
+
+/// The body of a message, trimmed. Inner newlines and other characters are kept: text is
+/// data, and pages render it as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MessageText(String);
+
+impl MessageText {
+    /// Parses text typed by a client, with the configured limit (capped at
+    /// [`TEXT_CHARS_CEILING`]).
+    pub fn parse(value: &str, max_chars: usize) -> Result<Self, ValidationError> {
+        let value = value.trim();
+        check_len(Field::Text, value, max_chars.min(TEXT_CHARS_CEILING))?;
+        Ok(MessageText(value.to_owned()))
+    }
+}
+
+// Stored and imported text was accepted under some configured limit we no longer know,
+// so reading it back only enforces the ceiling.
+string_type!(MessageText, |value| MessageText::parse(
+    value,
+    TEXT_CHARS_CEILING
+));
+
+/// An id the client picks for a send so that a retry of it is recognised. Opaque: kept
+/// byte for byte, since the client compares it to its own copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        check_len(Field::ClientId, value, MAX_CLIENT_ID_CHARS)?;
+        check_no_control(Field::ClientId, value)?;
+        Ok(ClientId(value.to_owned()))
+    }
+}
+
+string_type!(ClientId, ClientId::parse);
+
+/// A stored message as clients see it.
+///
+/// Serializes to exactly `{id, room, sender, text, ts, client_id}` with `client_id` null
+/// when absent. Deserializing (used by import) validates every field through the parse
+/// functions above.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Server-wide strictly increasing microsecond timestamp; also the paging cursor.
+    pub id: u64,
+    pub room: RoomName,
+    pub sender: SenderName,
+    pub text: MessageText,
+    /// Milliseconds since the Unix epoch, for display.
+    pub ts: u64,
+    pub client_id: Option<ClientId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_accepts_allowed_characters_up_to_128() {
+        assert_eq!(
+            RoomName::parse("team-1_a.b:c").unwrap().as_str(),
+            "team-1_a.b:c"
+        );
+        assert!(RoomName::parse(&"r".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn room_rejects_129_chars_as_invalid() {
+        let err = RoomName::parse(&"r".repeat(129)).unwrap_err();
+        assert_eq!(
+            err,
+            ValidationError::TooLong {
+                field: Field::Room,
+                max: 128
+            }
+        );
+        assert_eq!(err.code(), "invalid");
+    }
+
+    #[test]
+    fn room_rejects_empty_and_bad_characters() {
+        assert_eq!(
+            RoomName::parse("").unwrap_err(),
+            ValidationError::Empty { field: Field::Room }
+        );
+        for bad in ["a b", "a/b", "a\0b", "ä", " a", "a\n", "a#b"] {
+            let err = RoomName::parse(bad).unwrap_err();
+            assert_eq!(
+                err,
+                ValidationError::BadRoomChar { field: Field::Room },
+                "{bad:?}"
+            );
+            assert_eq!(err.code(), "invalid");
+        }
+    }
+
+    #[test]
+    fn sender_is_trimmed_and_limited_to_64_chars() {
+        assert_eq!(SenderName::parse("  bob \t").unwrap().as_str(), "bob");
+        assert!(SenderName::parse(&"я".repeat(64)).is_ok());
+        assert_eq!(
+            SenderName::parse(&"я".repeat(65)).unwrap_err(),
+            ValidationError::TooLong {
+                field: Field::Sender,
+                max: 64
+            }
+        );
+        // Trimming happens before counting.
+        assert!(SenderName::parse(&format!(" {} ", "b".repeat(64))).is_ok());
+    }
+
+    #[test]
+    fn sender_rejects_empty_whitespace_and_control_chars() {
+        for empty in ["", "   ", "\t"] {
+            assert_eq!(
+                SenderName::parse(empty).unwrap_err(),
+                ValidationError::Empty {
+                    field: Field::Sender
+                }
+            );
+        }
+        for bad in ["a\u{0}b", "a\u{7}", "x\ny", "del\u{7f}", "c1\u{85}x"] {
+            assert_eq!(
+                SenderName::parse(bad).unwrap_err(),
+                ValidationError::ControlChar {
+                    field: Field::Sender
+                },
+                "{bad:?}"
+            );
+        }
+        assert!(SenderName::parse("Анна 🙂").is_ok());
+    }
+
+    #[test]
+    fn text_is_trimmed_and_counted_in_chars() {
+        assert_eq!(
+            MessageText::parse("  hi\nthere  ", 10).unwrap().as_str(),
+            "hi\nthere"
+        );
+        // 4000 two-byte chars are 8000 bytes but still fit a 4000-char limit.
+        assert!(MessageText::parse(&"ж".repeat(4000), 4000).is_ok());
+        assert!(MessageText::parse(&format!("  {}  ", "x".repeat(4000)), 4000).is_ok());
+    }
+
+    #[test]
+    fn text_over_limit_is_too_large() {
+        let err = MessageText::parse(&"ж".repeat(4001), 4000).unwrap_err();
+        assert_eq!(
+            err,
+            ValidationError::TooLong {
+                field: Field::Text,
+                max: 4000
+            }
+        );
+        assert_eq!(err.code(), "too_large");
+        assert_eq!(err.to_string(), "text must be at most 4000 characters");
+    }
+
+    #[test]
+    fn text_limit_is_capped_at_ceiling() {
+        let err = MessageText::parse(&"x".repeat(TEXT_CHARS_CEILING + 1), usize::MAX).unwrap_err();
+        assert_eq!(err.code(), "too_large");
+    }
+
+    #[test]
+    fn text_rejects_empty_and_whitespace_only() {
+        for empty in ["", "   ", "\n\t "] {
+            let err = MessageText::parse(empty, 4000).unwrap_err();
+            assert_eq!(err, ValidationError::Empty { field: Field::Text });
+            assert_eq!(err.code(), "invalid");
+            assert_eq!(err.to_string(), "text must not be empty");
+        }
+    }
+
+    #[test]
+    fn client_id_is_verbatim_and_limited() {
+        assert_eq!(ClientId::parse(" c-1 ").unwrap().as_str(), " c-1 ");
+        assert!(ClientId::parse(&"c".repeat(128)).is_ok());
+        assert_eq!(
+            ClientId::parse(&"c".repeat(129)).unwrap_err().field(),
+            Field::ClientId
+        );
+        assert_eq!(
+            ClientId::parse("").unwrap_err(),
+            ValidationError::Empty {
+                field: Field::ClientId
+            }
+        );
+        assert_eq!(
+            ClientId::parse("a\u{1b}b").unwrap_err().to_string(),
+            "client_id must not contain control characters"
+        );
+    }
+
+    fn sample(client_id: Option<&str>) -> Message {
+        Message {
+            id: 1_700_000_000_000_001,
+            room: RoomName::parse("lobby").unwrap(),
+            sender: SenderName::parse("ann").unwrap(),
+            text: MessageText::parse("hello", 4000).unwrap(),
+            ts: 1_700_000_000_000,
+            client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
+        }
+    }
+
+    #[test]
+    fn message_serializes_to_the_wire_shape() {
+        assert_eq!(
+            serde_json::to_string(&sample(None)).unwrap(),
+            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","text":"hello","ts":1700000000000,"client_id":null}"#
+        );
+        assert_eq!(
+            serde_json::to_value(sample(Some("c1"))).unwrap()["client_id"],
+            "c1"
+        );
+    }
+
+    #[test]
+    fn message_round_trips_through_json() {
+        for m in [sample(None), sample(Some("c1"))] {
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), m);
+        }
+        let without_client_id = r#"{"id":1,"room":"lobby","sender":"ann","text":"hello","ts":0}"#;
+        assert_eq!(
+            serde_json::from_str::<Message>(without_client_id)
+                .unwrap()
+                .client_id,
+            None
+        );
+    }
+
+    #[test]
+    fn message_deserialization_validates_fields() {
+        let bad = [
+            r#"{"id":1,"room":"a b","sender":"ann","text":"hi","ts":0,"client_id":null}"#,
+            r#"{"id":1,"room":"a","sender":"","text":"hi","ts":0,"client_id":null}"#,
+            r#"{"id":1,"room":"a","sender":"ann","text":"   ","ts":0,"client_id":null}"#,
+            r#"{"id":1,"room":"a","sender":"ann","text":"hi","ts":0,"client_id":"\u0000"}"#,
+            r#"{"id":1,"room":"a","sender":"ann","text":"hi","ts":0,"extra":1}"#,
+            r#"{"id":-1,"room":"a","sender":"ann","text":"hi","ts":0}"#,
+        ];
+        for line in bad {
+            assert!(serde_json::from_str::<Message>(line).is_err(), "{line}");
+        }
+        let err = serde_json::from_str::<Message>(bad[0]).unwrap_err();
+        assert!(err.to_string().contains("room may only contain"), "{err}");
+    }
+
+    #[test]
+    fn deserialized_text_and_sender_are_trimmed() {
+        let m: Message =
+            serde_json::from_str(r#"{"id":1,"room":"a","sender":" ann ","text":" hi ","ts":0}"#)
+                .unwrap();
+        assert_eq!((m.sender.as_str(), m.text.as_str()), ("ann", "hi"));
+    }
+}
