@@ -5,12 +5,15 @@
 //! happen in the store's completion, in the order messages were stored, so every
 //! member of a room sees the room's messages in id order.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
+use crate::limits::TokenBucket;
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, ValidationError};
 use crate::socketio::{AckResponder, Args, Event, Handlers, Namespace, Socket};
 use crate::store::{Appended, NewMessage, PageQuery, Store, StoreError};
@@ -38,6 +41,10 @@ pub enum ChatError {
     BadPayload(String),
     #[error("join room {0} first")]
     NotJoined(String),
+    #[error("a connection may be in at most {0} rooms; leave one first")]
+    TooManyRooms(usize),
+    #[error("too many requests: slow down")]
+    RateLimited,
     #[error("the server is busy, try again shortly")]
     Busy,
     #[error("the message store failed")]
@@ -59,6 +66,8 @@ impl ChatError {
             ChatError::Invalid(error) => error.code(),
             ChatError::BadPayload(_) => "invalid",
             ChatError::NotJoined(_) => "not_joined",
+            ChatError::TooManyRooms(_) => "too_large",
+            ChatError::RateLimited => "rate_limited",
             ChatError::Busy => "unavailable",
             ChatError::Store(_) => "internal",
         }
@@ -167,18 +176,41 @@ pub fn page_limit(requested: Option<u64>) -> usize {
     })
 }
 
+/// What one client may do.
+#[derive(Debug, Clone)]
+pub struct ChatLimits {
+    pub max_text_chars: usize,
+    /// Rooms one connection may be in at once.
+    pub max_rooms_per_socket: usize,
+    /// Events per second per connection, and the burst allowed; None for no limit.
+    pub rate: Option<(u32, u32)>,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        ChatLimits {
+            max_text_chars: crate::model::DEFAULT_MAX_TEXT_CHARS,
+            max_rooms_per_socket: 100,
+            rate: None,
+        }
+    }
+}
+
 pub struct Chat {
     store: Arc<Store>,
-    max_text_chars: usize,
+    limits: ChatLimits,
     stats: ChatStats,
+    /// Token buckets of connected sockets, by socket id (only when rate limited).
+    buckets: Mutex<HashMap<String, TokenBucket>>,
 }
 
 impl Chat {
-    pub fn new(store: Arc<Store>, max_text_chars: usize) -> Arc<Chat> {
+    pub fn new(store: Arc<Store>, limits: ChatLimits) -> Arc<Chat> {
         Arc::new(Chat {
             store,
-            max_text_chars,
+            limits,
             stats: ChatStats::default(),
+            buckets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -205,7 +237,7 @@ impl Chat {
         Ok(SendRequest {
             room,
             sender: SenderName::parse(fields.string("sender")?)?,
-            text: MessageText::parse(fields.string("text")?, self.max_text_chars)?,
+            text: MessageText::parse(fields.string("text")?, self.limits.max_text_chars)?,
             client_id: fields
                 .optional_string("client_id")?
                 .map(ClientId::parse)
@@ -292,32 +324,58 @@ impl Chat {
 
     /// The Socket.IO handlers of the chat, for namespace `/`.
     pub fn handlers(self: &Arc<Self>) -> Handlers {
-        let join = self.clone();
-        let leave = self.clone();
-        let send = self.clone();
-        let typing = self.clone();
-        let history = self.clone();
-        let unknown = self.clone();
+        let chat = self.clone();
+        let departed = self.clone();
         Handlers::default()
-            .on("join", move |socket, event, ack| {
-                join.on_join(socket, event, ack)
+            .on_unknown(move |socket, event, ack| chat.on_event(socket, event, ack))
+            .on_disconnect(move |socket, _reason| {
+                departed.buckets().remove(socket.id());
             })
-            .on("leave", move |socket, event, ack| {
-                leave.on_leave(socket, event, ack)
-            })
-            .on("send_message", move |socket, event, ack| {
-                send.on_send(socket, event, ack)
-            })
-            .on("typing", move |socket, event, ack| {
-                typing.on_typing(socket, event, ack)
-            })
-            .on("history", move |socket, event, ack| {
-                history.on_history(socket, event, ack)
-            })
-            .on_unknown(move |socket, event, ack| {
+    }
+
+    fn buckets(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenBucket>> {
+        self.buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the socket may make one more request now.
+    fn admit(&self, socket: &Socket) -> bool {
+        let Some((per_second, burst)) = self.limits.rate else {
+            return true;
+        };
+        let now = Instant::now();
+        self.buckets()
+            .entry(socket.id().to_owned())
+            .or_insert_with(|| TokenBucket::new(per_second, burst, now))
+            .try_take(now)
+    }
+
+    /// Joins a room unless that would put the socket in too many.
+    fn join_room(&self, socket: &Arc<Socket>, room: &RoomName) -> Result<(), ChatError> {
+        let max = self.limits.max_rooms_per_socket;
+        if !socket.in_room(room.as_str()) && socket.rooms().len() >= max {
+            return Err(ChatError::TooManyRooms(max));
+        }
+        socket.join(room.as_str());
+        Ok(())
+    }
+
+    fn on_event(self: &Arc<Self>, socket: &Arc<Socket>, event: Event, ack: Option<AckResponder>) {
+        if !self.admit(socket) {
+            return self.reply_error(socket, &event.name, ack, ChatError::RateLimited);
+        }
+        match event.name.as_str() {
+            "join" => self.on_join(socket, event, ack),
+            "leave" => self.on_leave(socket, event, ack),
+            "send_message" => self.on_send(socket, event, ack),
+            "typing" => self.on_typing(socket, event, ack),
+            "history" => self.on_history(socket, event, ack),
+            _ => {
                 let error = ChatError::BadPayload(format!("unknown event {:?}", event.name));
-                unknown.reply_error(socket, &event.name, ack, error);
-            })
+                self.reply_error(socket, &event.name, ack, error);
+            }
+        }
     }
 
     fn on_join(self: &Arc<Self>, socket: &Arc<Socket>, event: Event, ack: Option<AckResponder>) {
@@ -325,7 +383,9 @@ impl Chat {
             Ok(request) => request,
             Err(error) => return self.reply_error(socket, "join", ack, error),
         };
-        socket.join(request.room.as_str());
+        if let Err(error) = self.join_room(socket, &request.room) {
+            return self.reply_error(socket, "join", ack, error);
+        }
         tracing::debug!(room = %request.room, transport = socket.transport().name(), "joined room");
         let Some(ack) = ack else {
             return;
@@ -372,7 +432,9 @@ impl Chat {
         };
         // Sending to a room implies being in it, as in the original app: the sender
         // then also receives the room's next messages.
-        socket.join(request.room.as_str());
+        if let Err(error) = self.join_room(socket, &request.room) {
+            return self.reply_error(socket, "send_message", ack, error);
+        }
         let chat = self.clone();
         let sender = socket.clone();
         self.send(socket.namespace(), request, move |result| match result {
@@ -507,6 +569,8 @@ mod tests {
         assert_eq!(ChatError::from(too_long).code(), "too_large");
         assert_eq!(ChatError::BadPayload("x".into()).code(), "invalid");
         assert_eq!(ChatError::NotJoined("r".into()).code(), "not_joined");
+        assert_eq!(ChatError::RateLimited.code(), "rate_limited");
+        assert_eq!(ChatError::TooManyRooms(3).code(), "too_large");
         assert_eq!(ChatError::from(StoreError::Busy).code(), "unavailable");
         for code in [
             "invalid",

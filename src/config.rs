@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::chat::ChatLimits;
 use crate::engineio::EngineConfig;
 
 #[derive(Debug, Parser)]
@@ -79,6 +80,18 @@ pub struct ServeArgs {
     /// Longest message text in characters [default: 4000].
     #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS")]
     pub max_text_chars: Option<usize>,
+    /// Requests per second one connection may make; 0 for no limit [default: 0].
+    #[arg(long, env = "PARLEY_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub rate_limit: Option<u32>,
+    /// Requests one connection may make in a burst above the rate [default: 2 × rate].
+    #[arg(long, env = "PARLEY_RATE_BURST", value_name = "COUNT")]
+    pub rate_burst: Option<u32>,
+    /// Rooms one connection may be in at once [default: 100].
+    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_SOCKET", value_name = "COUNT")]
+    pub max_rooms_per_socket: Option<usize>,
+    /// Open connections at most; further ones are refused with 503 [default: 10000].
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", value_name = "COUNT")]
+    pub max_connections: Option<usize>,
     /// Log filter, e.g. `info` or `parley=debug` [default: info; RUST_LOG also works].
     #[arg(long, env = "PARLEY_LOG_LEVEL", value_name = "FILTER")]
     pub log_level: Option<String>,
@@ -95,6 +108,10 @@ struct FileConfig {
     ping_timeout: Option<u64>,
     max_payload: Option<usize>,
     max_text_chars: Option<usize>,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
+    max_rooms_per_socket: Option<usize>,
+    max_connections: Option<usize>,
     log_level: Option<String>,
 }
 
@@ -129,7 +146,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
-    pub max_text_chars: usize,
+    pub chat: ChatLimits,
     pub log_level: String,
 }
 
@@ -162,6 +179,21 @@ impl Config {
                 reason: format!("must be at most {}", crate::model::TEXT_CHARS_CEILING),
             });
         }
+        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(0);
+        let rate_burst = args
+            .rate_burst
+            .or(file.rate_burst)
+            .unwrap_or(rate_limit.saturating_mul(2));
+        let max_rooms_per_socket = args
+            .max_rooms_per_socket
+            .or(file.max_rooms_per_socket)
+            .unwrap_or(100);
+        require_positive("max_rooms_per_socket", max_rooms_per_socket)?;
+        let max_connections = args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(10_000);
+        require_positive("max_connections", max_connections)?;
         Ok(Config {
             listen: args
                 .listen
@@ -177,9 +209,14 @@ impl Config {
                 ping_interval: Duration::from_millis(ping_interval),
                 ping_timeout: Duration::from_millis(ping_timeout),
                 max_payload,
+                max_sessions: max_connections,
                 ..EngineConfig::default()
             },
-            max_text_chars,
+            chat: ChatLimits {
+                max_text_chars,
+                max_rooms_per_socket,
+                rate: (rate_limit > 0).then_some((rate_limit, rate_burst)),
+            },
             log_level: args
                 .log_level
                 .clone()

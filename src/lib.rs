@@ -11,6 +11,7 @@ pub mod config;
 pub mod cors;
 pub mod engineio;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod server;
@@ -60,7 +61,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
     }
     let data_dir = config.data_dir.clone();
     let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??);
-    let chat = Chat::new(store.clone(), config.max_text_chars);
+    let chat = Chat::new(store.clone(), config.chat.clone());
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");

@@ -64,6 +64,8 @@ pub enum ValidationError {
     BadRoomChar { field: Field },
     #[error("{field} must not contain control characters")]
     ControlChar { field: Field },
+    #[error("{field} must not be only dots")]
+    OnlyDots { field: Field },
 }
 
 impl ValidationError {
@@ -84,7 +86,8 @@ impl ValidationError {
             ValidationError::Empty { field }
             | ValidationError::TooLong { field, .. }
             | ValidationError::BadRoomChar { field }
-            | ValidationError::ControlChar { field } => *field,
+            | ValidationError::ControlChar { field }
+            | ValidationError::OnlyDots { field } => *field,
         }
     }
 }
@@ -155,6 +158,10 @@ impl RoomName {
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
         if !value.chars().all(allowed) {
             return Err(ValidationError::BadRoomChar { field: Field::Room });
+        }
+        // `.` and `..` would be collapsed out of `/chat/{room}` URLs by browsers.
+        if value.chars().all(|c| c == '.') {
+            return Err(ValidationError::OnlyDots { field: Field::Room });
         }
         Ok(RoomName(value.to_owned()))
     }
@@ -280,6 +287,18 @@ mod tests {
             );
             assert_eq!(err.code(), "invalid");
         }
+    }
+
+    #[test]
+    fn room_of_only_dots_is_invalid_but_dots_inside_are_fine() {
+        for dots in [".", "..", "..."] {
+            assert_eq!(
+                RoomName::parse(dots).unwrap_err(),
+                ValidationError::OnlyDots { field: Field::Room }
+            );
+        }
+        assert!(RoomName::parse("team.ops").is_ok());
+        assert!(RoomName::parse(".a").is_ok());
     }
 
     #[test]

@@ -112,3 +112,28 @@ fn acknowledged_messages_survive_a_graceful_restart() {
 fn acknowledged_messages_survive_sigkill() {
     acknowledged_messages_survive(ServerProcess::kill);
 }
+
+#[test]
+fn limits_answer_with_their_codes() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let server = ServerProcess::start(
+        &parley_binary(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir,
+            "--rate-limit",
+            "5",
+            "--rate-burst",
+            "5",
+            "--max-rooms-per-socket",
+            "2",
+            "--max-connections",
+            "3",
+        ],
+    );
+    let out = run_client(Client::Node, "chat.mjs", &[&server.url, "limits"]);
+    assert!(out.contains("ok limits"), "{out}");
+}

@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// Frames a session may have waiting before it counts as a slow consumer.
     pub max_queued_frames: usize,
+    /// Open sessions at most; new ones beyond are refused with 503.
+    pub max_sessions: usize,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,7 @@ impl Default for EngineConfig {
             max_payload: 1_000_000,
             upgrade_timeout: Duration::from_millis(10_000),
             max_queued_frames: 8192,
+            max_sessions: 10_000,
         }
     }
 }
@@ -99,14 +102,29 @@ impl EngineError {
         } else {
             StatusCode::BAD_REQUEST
         };
-        let body = serde_json::json!({"code": self.code(), "message": self.message()});
-        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        error_response(status, self.code(), self.message())
     }
+}
+
+/// The answer to a new connection when `max_sessions` are open. Clients retry with
+/// their usual backoff.
+fn server_full() -> HttpResponse {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        EngineError::BadRequest.code(),
+        "Server is full, try again later",
+    )
+}
+
+/// The JSON error body Engine.IO clients expect: `{"code": N, "message": "..."}`.
+fn error_response(status: StatusCode, code: u8, message: &str) -> HttpResponse {
+    let body = serde_json::json!({"code": code, "message": message});
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// The query parameters Engine.IO requests carry.
@@ -213,6 +231,13 @@ impl Engine {
                 None => return EngineError::UnknownSid.into_response(),
             },
         };
+        if session.is_none() && self.sessions().len() >= self.config.max_sessions {
+            tracing::warn!(
+                max = self.config.max_sessions,
+                "connection refused: server full"
+            );
+            return server_full();
+        }
         match (transport, session) {
             (TransportKind::WebSocket, session) => {
                 websocket::accept(self.clone(), request, session).await

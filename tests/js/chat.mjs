@@ -428,8 +428,39 @@ async function verifyHistory(room, file) {
   return `verified ${expected.length} of ${stored.length} stored`;
 }
 
+// Run against a server started with `--rate-limit 5 --rate-burst 5
+// --max-rooms-per-socket 2 --max-connections 3`: each limit answers with its code and
+// the socket stays usable.
+async function limits() {
+  const [first, second] = [await client(), await client()];
+  const rooms = [randomName('a'), randomName('b'), randomName('c')];
+  await join(first, rooms[0]);
+  await join(first, rooms[1]);
+  await expectRejected(first, 'join', { room: rooms[2] }, 'too_large', 'a third room');
+  await expectRejected(first, 'send_message', { room: rooms[2], sender: 'l', text: 'x' }, 'too_large', 'sending to a third room');
+  // Four requests of the burst of five are spent; one more goes, then the limit bites.
+  const replies = [];
+  for (let i = 0; i < 8; i++) replies.push(await request(first, 'send_message', { room: rooms[0], sender: 'l', text: `burst ${i}` }));
+  const limited = replies.filter((reply) => reply.ok === false);
+  check(limited.length >= 4, `expected the burst to be cut off, got ${show(replies.map((r) => r.ok))}`);
+  check(limited.every((reply) => reply.error?.code === 'rate_limited'), `rate limit code: ${show(limited[0])}`);
+  // Another connection has its own bucket.
+  await send(second, { room: rooms[0], sender: 'm', text: 'not limited' });
+  // Three connections are open (two here plus none elsewhere): one more fits, then refusal.
+  await client();
+  const refused = io(baseUrl, { forceNew: true, reconnection: false, timeout: WAIT_MS, transports: ['polling'] });
+  openSockets.push(refused);
+  const [error] = await nextEvent(refused, 'connect_error');
+  check(/503|full/i.test(String(error?.message) + String(error?.description)), `expected a refusal, got ${show(error)}`);
+  // The limited socket recovers once tokens refill.
+  await sleep(1200);
+  await send(first, { room: rooms[0], sender: 'l', text: 'after the pause' });
+  return `${limited.length} of 8 rate limited`;
+}
+
 const SCENARIOS = {
   exchange,
+  limits,
   validation,
   idempotent,
   http: httpApi,
