@@ -1,13 +1,18 @@
 //! HTTP routing: the pages and their assets (embedded in the binary), the REST API,
 //! health and metrics, and the Engine.IO endpoint behind the cross-origin rules.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_NONE_MATCH, UPGRADE,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderName, HeaderValue,
+    IF_NONE_MATCH, UPGRADE, VARY,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use rust_embed::RustEmbed;
@@ -238,7 +243,11 @@ fn page(file: &str, request: &Request<Incoming>) -> HttpResponse {
     response
 }
 
-/// An embedded file, with its content type and an ETag so browsers revalidate cheaply.
+/// Files smaller than this are sent as they are: gzip would save too little.
+const GZIP_MIN_BYTES: usize = 1024;
+
+/// An embedded file, with its content type, an ETag so browsers revalidate cheaply,
+/// and gzip for text when the client accepts it.
 fn asset(file: &str, request: &Request<Incoming>) -> HttpResponse {
     // The embedded set has no `..`, but in debug builds rust-embed reads the folder
     // from disk, so paths that could climb out of it are refused outright.
@@ -246,29 +255,38 @@ fn asset(file: &str, request: &Request<Incoming>) -> HttpResponse {
     let Some(content) = Assets::get(file).filter(|_| !climbs) else {
         return not_found();
     };
-    let etag = format!(
-        "\"{}\"",
-        content
-            .metadata
-            .sha256_hash()
-            .iter()
-            .take(12)
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>()
-    );
+    let content_type = content_type(file);
+    let compressible = content_type.starts_with("text/") || content_type == "image/svg+xml";
+    let accepts_gzip = request
+        .headers()
+        .get(ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("gzip"));
+    let gzip = compressible && accepts_gzip && content.data.len() >= GZIP_MIN_BYTES;
+    let hash: String = content.metadata.sha256_hash()[..12]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let etag = if gzip {
+        format!("\"{hash}-gz\"")
+    } else {
+        format!("\"{hash}\"")
+    };
     let unchanged = request
         .headers()
         .get(IF_NONE_MATCH)
         .is_some_and(|tag| tag.as_bytes() == etag.as_bytes());
-    let mut response = if unchanged {
-        let mut response = Response::new(Full::new(Bytes::new()));
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        response
-    } else {
-        Response::new(Full::new(Bytes::from(content.data.into_owned())))
+    let body = match (unchanged, gzip) {
+        (true, _) => Bytes::new(),
+        (false, true) => gzipped(file, &content.data),
+        (false, false) => Bytes::from(content.data.into_owned()),
     };
+    let mut response = Response::new(Full::new(body));
+    if unchanged {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type(file)));
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -277,10 +295,39 @@ fn asset(file: &str, request: &Request<Incoming>) -> HttpResponse {
         HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),
     );
+    if compressible {
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if gzip {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     if let Ok(etag) = HeaderValue::from_str(&etag) {
         headers.insert(ETAG, etag);
     }
     response
+}
+
+/// The gzip form of an embedded file, compressed on first use and kept.
+fn gzipped(file: &str, data: &[u8]) -> Bytes {
+    static CACHE: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let cached = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(file)
+        .cloned();
+    if let Some(bytes) = cached {
+        return bytes;
+    }
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    let bytes = Bytes::from(encoder.finish().unwrap_or_default());
+    cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(file.to_owned(), bytes.clone());
+    bytes
 }
 
 fn content_type(file: &str) -> &'static str {
