@@ -106,13 +106,13 @@ impl EngineError {
     }
 }
 
-/// The answer to a new connection when `max_sessions` are open. Clients retry with
-/// their usual backoff.
-fn server_full() -> HttpResponse {
+/// The answer to a new connection the server cannot take now (full, or shutting
+/// down). Clients retry with their usual backoff.
+fn unavailable(message: &str) -> HttpResponse {
     error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         EngineError::BadRequest.code(),
-        "Server is full, try again later",
+        message,
     )
 }
 
@@ -169,6 +169,9 @@ pub struct Engine {
     config: EngineConfig,
     handler: Arc<dyn EngineHandler>,
     sessions: Mutex<HashMap<Sid, Arc<Session>>>,
+    /// Set by shutdown: clients reconnecting through still-open HTTP connections must
+    /// not start new sessions on a server that is going away.
+    stopping: Signal,
 }
 
 impl Engine {
@@ -177,6 +180,7 @@ impl Engine {
             config,
             handler,
             sessions: Mutex::new(HashMap::new()),
+            stopping: Signal::default(),
         })
     }
 
@@ -203,6 +207,7 @@ impl Engine {
     /// Closes every session with a proper Engine.IO close and waits (bounded) until
     /// their transports had a chance to deliver it.
     pub async fn shutdown(&self, grace: Duration) {
+        self.stopping.raise();
         let sessions: Vec<Arc<Session>> = self.sessions().values().cloned().collect();
         for session in &sessions {
             session.close(CloseReason::ServerShutdown);
@@ -231,12 +236,15 @@ impl Engine {
                 None => return EngineError::UnknownSid.into_response(),
             },
         };
+        if session.is_none() && self.stopping.is_raised() {
+            return unavailable("Server is shutting down");
+        }
         if session.is_none() && self.sessions().len() >= self.config.max_sessions {
             tracing::warn!(
                 max = self.config.max_sessions,
                 "connection refused: server full"
             );
-            return server_full();
+            return unavailable("Server is full, try again later");
         }
         match (transport, session) {
             (TransportKind::WebSocket, session) => {

@@ -190,19 +190,16 @@ impl Broadcast<'_> {
     /// Sends the event; returns how many sockets it was queued for.
     pub fn emit(self, event: &str, args: Args) -> usize {
         let frames = args.into_frames(PacketType::Event, self.namespace.name(), None, Some(event));
-        let recipients: Vec<Arc<Socket>> = match read(&self.namespace.rooms).get(self.room.as_str())
-        {
-            Some(members) => members
-                .values()
-                .filter(|socket| Some(socket.id()) != self.except.as_deref())
-                .cloned()
-                .collect(),
-            None => return 0,
+        let rooms = read(&self.namespace.rooms);
+        let Some(members) = rooms.get(self.room.as_str()) else {
+            return 0;
         };
-        // Queued outside the room lock: a recipient whose queue overflows is closed,
-        // and that must not happen while holding the lock every broadcast needs.
-        recipients
-            .iter()
+        // Queueing only touches each recipient's own session; a recipient whose queue
+        // overflows is closed there, and its departure from the room happens later on
+        // another task, so holding the room lock here cannot deadlock.
+        members
+            .values()
+            .filter(|socket| Some(socket.id()) != self.except.as_deref())
             .filter(|socket| socket.send_frames(&frames))
             .count()
     }
