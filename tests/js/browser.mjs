@@ -1,0 +1,570 @@
+// Parley's pages in a real browser (issue 4): Debian Chromium driven by playwright-core.
+// Every check is about what a person would see in the DOM: messages, their sender and
+// state, the connection indicator, the typing line, the debug page's event log.
+//
+// Usage: node tests/js/browser.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]
+//   two-users | websocket-blocked | http-fallback | server-restart | typing | xss | debug-page
+// Exit 0 printing `ok <scenario>`, or 1 with the reason. Screenshots go to artifacts-dir
+// when one is given.
+//
+// `server-restart` needs the server stopped and started again mid-conversation, which
+// only the process that owns the server can do (tests/browser.rs). The two talk over
+// this script's stdin/stdout, one line each:
+//   script → READY_FOR_RESTART   acknowledged messages are on screen: stop the server
+//   test   → STOPPED             the server is gone
+//   script → READY_FOR_START     both pages noticed the outage
+//   test   → STARTED <url>       the server is back, same address and data directory
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+import { Failure, check, describeError, fail, parseBaseUrl, randomName, sleep } from './lib.mjs';
+
+const USAGE = 'node browser.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--no-first-run', '--disable-sync', '--disable-quic',
+];
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 740 };
+const NAME_KEY = 'parley.name'; // where the lobby and chat page keep the user's name
+
+// Upper bounds for waits. The page's own timings (chat.js) set the floors: HTTP polling
+// every 3 s while the socket is down, reconnect backoff capped at 5 s (+50 % jitter),
+// "stopped typing" after 3 s idle and remote typers forgotten after 5 s.
+const STEP_MS = 6000;        // something the page does at once (render, ack, connect)
+const DELIVERY_MS = 4500;    // the issue's "within ~3 s" of HTTP polling, plus slack
+const RECONNECT_MS = 15000;  // a reconnect after an outage, through the backoff
+const TYPING_GONE_MS = 8000; // idle timeout + expiry, plus slack
+const SCENARIO_MS = 50000;   // the whole scenario: a hang becomes a failure, not a stuck test
+
+// Console lines Chromium prints by itself when a request fails. Expected only in the
+// scenarios that cut the network on purpose; anything else in the console is a failure.
+const NETWORK_NOISE = /^Failed to load resource: net::ERR_|^WebSocket connection to '[^']*' failed/;
+
+let baseUrl;
+let artifactsDir = null;
+const notes = []; // measurements printed before `ok`, for the test log
+const users = []; // everyone opened by the scenario, checked for problems at the end
+
+// ---------------------------------------------------------------- users and pages
+
+/**
+ * A person in their own browser context (own localStorage, own connection), with
+ * everything that would be a visible or console-level problem recorded in `problems`.
+ * `name` is stored before the first page loads, as the lobby would have done;
+ * `networkErrors` allows Chromium's own "request failed" console lines.
+ */
+async function newUser(browser, name, { viewport = DESKTOP, networkErrors = false } = {}) {
+  const context = await browser.newContext({ viewport });
+  const problems = [];
+  const label = name || 'anonymous';
+  // CSP violations do reach the console too, but this also catches those reported
+  // without a console line (e.g. in report-only mode).
+  await context.exposeFunction('__parleyCspViolation', (what) => problems.push(`CSP violation: ${what}`));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__parleyCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline code'}`);
+    });
+  });
+  if (name) await context.addInitScript(([key, value]) => localStorage.setItem(key, value), [NAME_KEY, name]);
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    if (networkErrors && NETWORK_NOISE.test(msg.text())) return;
+    problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
+  page.on('dialog', (dialog) => {
+    problems.push(`dialog (${dialog.type()}): ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  const user = { name, label, context, page, problems };
+  users.push(user);
+  return user;
+}
+
+function browserProblems() {
+  return users.flatMap((u) => u.problems.map((p) => `${u.label}: ${p}`));
+}
+
+/** A short picture of a page for failure messages: indicator, typing line, messages. */
+async function describePage(user) {
+  try {
+    return await user.page.evaluate(() => {
+      const status = document.getElementById('connection-status');
+      const rows = Array.from(document.querySelectorAll('#messages li.msg'), (li) =>
+        `[${li.dataset.id || 'no id'} ${li.dataset.sender} ${li.dataset.state}] ${li.querySelector('.msg__bubble')?.textContent}`);
+      return `status=${status?.dataset.state}/${status?.dataset.transport || '-'} ` +
+        `typing=${JSON.stringify(document.getElementById('typing-indicator')?.textContent || '')} ` +
+        `messages:\n    ${rows.join('\n    ') || '(none)'}`;
+    });
+  } catch (err) {
+    return `(page not readable: ${err.message})`;
+  }
+}
+
+/** page.waitForFunction with a readable failure that shows the page's state. */
+async function waitInPage(user, what, predicate, arg, ms = STEP_MS) {
+  try {
+    await user.page.waitForFunction(predicate, arg, { timeout: ms, polling: 50 });
+  } catch (err) {
+    if (!/Timeout/i.test(err.message)) throw err;
+    fail(`${user.label}: timed out after ${ms} ms waiting for ${what}; page: ${await describePage(user)}`);
+  }
+}
+
+async function openChat(user, room) {
+  await user.page.goto(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
+}
+
+/** The way a new user arrives: the lobby form, which also remembers the name. */
+async function openChatFromLobby(user, name, room) {
+  const { page } = user;
+  await page.goto(`${baseUrl}/`, { timeout: STEP_MS });
+  await page.fill('#name', name);
+  await page.fill('#room', room);
+  await page.click('#open-chat');
+  await page.waitForURL(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
+  user.name = name;
+  user.label = name;
+}
+
+/** Waits for the connection indicator to show `state` (and `transport`, if given). */
+async function waitStatus(user, state, transport = null, ms = STEP_MS) {
+  const what = `connection indicator ${state}${transport ? ' via ' + transport : ''}`;
+  await waitInPage(user, what, ([s, t]) => {
+    const el = document.getElementById('connection-status');
+    return el && el.dataset.state === s && (!t || el.dataset.transport === t);
+  }, [state, transport], ms);
+}
+
+async function statusOf(user) {
+  return user.page.evaluate(() => {
+    const el = document.getElementById('connection-status');
+    return { state: el.dataset.state, transport: el.dataset.transport || null };
+  });
+}
+
+/** Types `text` into the message box and submits the form with Enter, as a person does. */
+async function send(user, text) {
+  await user.page.fill('#message-input', text);
+  await user.page.press('#message-input', 'Enter');
+}
+
+/**
+ * Waits until `viewer` shows `text` exactly once, confirmed by the server (has an id,
+ * data-state="sent"), from `sender`, marked own exactly when the viewer sent it.
+ */
+async function waitMessage(viewer, text, sender, ms = STEP_MS) {
+  const own = sender === viewer.name;
+  await waitInPage(viewer, `${JSON.stringify(text)} from ${sender} shown once`, ([t, s, o]) => {
+    const hits = Array.from(document.querySelectorAll('#messages li.msg'))
+      .filter((li) => li.querySelector('.msg__bubble')?.textContent === t);
+    if (hits.length !== 1) return false;
+    const li = hits[0];
+    return Boolean(li.dataset.id) && li.dataset.state === 'sent' && li.dataset.sender === s &&
+      li.classList.contains('msg--own') === o;
+  }, [text, sender, own], ms);
+}
+
+/** `from` sends `text`; it must reach "sent" at `from` and appear at every other viewer. */
+async function say(from, text, viewers, ms = STEP_MS) {
+  const started = Date.now();
+  await send(from, text);
+  await Promise.all([from, ...viewers].map((v) => waitMessage(v, text, from.name, ms)));
+  return Date.now() - started;
+}
+
+/** What a page shows, in order: id (null for an unconfirmed echo), sender, text. */
+async function shownMessages(user) {
+  return user.page.evaluate(() => Array.from(document.querySelectorAll('#messages li.msg'), (li) => ({
+    id: li.dataset.id ? Number(li.dataset.id) : null,
+    sender: li.dataset.sender,
+    text: li.querySelector('.msg__bubble')?.textContent,
+  })));
+}
+
+async function serverMessages(room) {
+  const res = await fetch(`${baseUrl}/api/rooms/${room}/messages?limit=200`);
+  check(res.ok, `GET messages of ${room}: HTTP ${res.status}`);
+  const body = await res.json();
+  check(Array.isArray(body.messages), `GET messages of ${room}: no messages array`);
+  return body.messages;
+}
+
+/**
+ * Every page shows exactly the room's stored history: same ids in the same order, each
+ * once, no echo left unconfirmed. The last messages may still be on their way (HTTP
+ * polling), so the comparison is retried for a while before it fails.
+ */
+async function assertInSync(viewers, room, ms = DELIVERY_MS) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const stored = await serverMessages(room);
+    const want = stored.map((m) => m.id);
+    const mismatches = [];
+    for (const user of viewers) {
+      const shown = await shownMessages(user);
+      const ids = shown.map((m) => m.id);
+      if (JSON.stringify(ids) === JSON.stringify(want)) continue;
+      const seen = new Set();
+      const dupes = ids.filter((id) => id !== null && (seen.has(id) || !seen.add(id)));
+      mismatches.push(`${user.label} shows ${ids.length} messages, the server has ${want.length}: ` +
+        `missing ${JSON.stringify(want.filter((id) => !ids.includes(id)))}, ` +
+        `duplicated ${JSON.stringify(dupes)}, unconfirmed ${ids.filter((id) => id === null).length}, ` +
+        `unknown ${JSON.stringify(ids.filter((id) => id !== null && !want.includes(id)))}`);
+    }
+    if (mismatches.length === 0) return stored;
+    if (Date.now() > deadline) fail(`pages disagree with the stored history:\n  ${mismatches.join('\n  ')}`);
+    await sleep(200);
+  }
+}
+
+async function screenshot(user, file) {
+  if (!artifactsDir) return;
+  await user.page.screenshot({ path: join(artifactsDir, file), timeout: STEP_MS });
+}
+
+/**
+ * Puts `/socket.io/` behind a switch for one context: while `gate.polling` is set its
+ * HTTP requests are aborted, while `gate.websocket` is set its WebSocket upgrades are
+ * refused. page.route alone does not see WebSocket handshakes, hence routeWebSocket; a
+ * refused WebSocket is opened by Playwright and closed at once, so the page only ever
+ * sees a dead socket. The counters prove the page really tried and was stopped.
+ */
+async function gateSocketIo(context, gate) {
+  gate.requestsBlocked = 0;
+  gate.websocketBlocked = 0;
+  const isSocketIo = (url) => url.pathname.startsWith('/socket.io/');
+  await context.route(isSocketIo, (route) => {
+    const websocketUpgrade = new URL(route.request().url()).searchParams.get('transport') === 'websocket';
+    if (gate.polling || (gate.websocket && websocketUpgrade)) {
+      gate.requestsBlocked += 1;
+      return route.abort('connectionrefused');
+    }
+    return route.continue();
+  });
+  await context.routeWebSocket(isSocketIo, (ws) => {
+    if (gate.websocket) {
+      gate.websocketBlocked += 1;
+      return ws.close({ code: 1011, reason: 'blocked by the test' });
+    }
+    ws.connectToServer();
+  });
+}
+
+/** The server's gauge of open Engine.IO sessions on `transport`. */
+async function openSessions(transport) {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const m = text.match(new RegExp(`^parley_connections\\{transport="${transport}"\\} (\\d+)`, 'm'));
+  check(m, `/metrics has no parley_connections for ${transport}`);
+  return Number(m[1]);
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async function chatPair(browser, aliceOptions = {}, bobOptions = {}) {
+  const alice = await newUser(browser, 'Alice', aliceOptions);
+  const bob = await newUser(browser, 'Bob', bobOptions);
+  return { alice, bob };
+}
+
+async function twoUsers(browser) {
+  const room = randomName('two-users');
+  // Alice comes through the lobby like a first-time user; Bob has his name remembered.
+  const alice = await newUser(browser, null);
+  await openChatFromLobby(alice, 'Alice', room);
+  const bob = await newUser(browser, 'Bob');
+  await openChat(bob, room);
+  await Promise.all([waitStatus(alice, 'connected'), waitStatus(bob, 'connected')]);
+
+  await say(alice, 'Hi Bob! Did the release notes reach you this time?', [bob]);
+  await say(bob, 'Loud and clear, Alice. Every message, exactly once.', [alice]);
+  await say(alice, 'Great. I am merging the fix for the lost messages, then we can close the ticket and ' +
+    'tell the support team that chat works again, even behind the office proxy.', [bob]);
+  await say(bob, 'Ship it!', [alice]);
+  const stored = await assertInSync([alice, bob], room);
+  check(stored.length === 4, `expected 4 stored messages, found ${stored.length}`);
+
+  await alice.page.locator('#message-input').focus();
+  await screenshot(alice, 'chat.png');
+  await alice.page.setViewportSize(PHONE);
+  await sleep(200); // let the layout settle after the resize
+  await screenshot(alice, 'chat-mobile.png');
+}
+
+async function websocketBlocked(browser) {
+  const room = randomName('ws-blocked');
+  const { alice, bob } = await chatPair(browser, { networkErrors: true });
+  const gate = { polling: false, websocket: true };
+  await gateSocketIo(alice.context, gate);
+  await openChat(alice, room);
+  await waitStatus(alice, 'connected', 'polling');
+  // The upgrade probe starts right after the handshake; wait until it was refused, then
+  // make sure it did not succeed behind our back: Alice alone is connected so far.
+  const deadline = Date.now() + STEP_MS;
+  while (gate.websocketBlocked === 0 && Date.now() < deadline) await sleep(50);
+  check(gate.websocketBlocked >= 1, 'the page never tried a WebSocket, so blocking it proved nothing');
+  await sleep(500); // time for the page to give up on the probe, or to wrongly use it
+  check(await openSessions('websocket') === 0, 'the server has a WebSocket session although WebSockets are blocked');
+  check(await openSessions('polling') >= 1, 'the server has no polling session for Alice');
+  await waitStatus(alice, 'connected', 'polling');
+
+  await openChat(bob, room);
+  await waitStatus(bob, 'connected');
+  await say(alice, 'Hello over long-polling', [bob]);
+  await say(bob, 'Got it, and here is my answer', [alice]);
+  await say(alice, 'Works without WebSockets', [bob]);
+  await assertInSync([alice, bob], room);
+  const final = await statusOf(alice);
+  check(final.state === 'connected' && final.transport === 'polling', `Alice's indicator ended as ${JSON.stringify(final)}`);
+  notes.push(`WebSocket attempts refused: ${gate.websocketBlocked}`);
+}
+
+async function httpFallback(browser) {
+  const room = randomName('http-fallback');
+  const { alice, bob } = await chatPair(browser, { networkErrors: true });
+  const gate = { polling: true, websocket: true };
+  await gateSocketIo(alice.context, gate);
+  const posts = [];
+  alice.page.on('request', (req) => {
+    if (req.method() === 'POST' && new URL(req.url()).pathname === `/api/rooms/${room}/messages`) posts.push(req.url());
+  });
+
+  await openChat(bob, room);
+  await openChat(alice, room);
+  await waitStatus(bob, 'connected');
+  // chat.js waits up to 4 s for the socket before it falls back to HTTP.
+  await waitStatus(alice, 'offline', null, STEP_MS + 4000);
+
+  const timings = [];
+  timings.push(await say(alice, 'Alice over HTTP 1', [bob], DELIVERY_MS));
+  // Two from Bob in a row: one poll must bring both, in order, each once.
+  await send(bob, 'Bob to offline Alice 1');
+  timings.push(await say(bob, 'Bob to offline Alice 2', [alice], DELIVERY_MS));
+  await Promise.all([alice, bob].map((u) => waitMessage(u, 'Bob to offline Alice 1', 'Bob')));
+  timings.push(await say(alice, 'Alice over HTTP 2', [bob], DELIVERY_MS));
+  check(posts.length === 2, `Alice's 2 messages should have gone by POST /api/rooms/…, saw ${posts.length} POSTs`);
+  check((await statusOf(alice)).state === 'offline', 'Alice\'s indicator left "offline" while /socket.io/ is blocked');
+  check(gate.requestsBlocked >= 1, 'no /socket.io/ request was blocked');
+  await assertInSync([alice, bob], room);
+  notes.push(`delivery while offline (ms): ${timings.join(', ')}`);
+
+  // Unblock: the page must find its way back to the socket by itself.
+  gate.polling = false;
+  gate.websocket = false;
+  const unblocked = Date.now();
+  await waitStatus(alice, 'connected', null, RECONNECT_MS);
+  notes.push(`reconnected ${Date.now() - unblocked} ms after unblocking`);
+  await say(alice, 'Alice back on the socket', [bob]);
+  await say(bob, 'Welcome back', [alice]);
+  await say(alice, 'Nothing lost?', [bob]);
+  const stored = await assertInSync([alice, bob], room);
+  check(stored.length === 7, `expected 7 stored messages, found ${stored.length}`);
+}
+
+/** One line from the test that runs this script (see the header), with a timeout. */
+function lineReader() {
+  const rl = createInterface({ input: process.stdin });
+  const lines = [];
+  let waiting = null;
+  rl.on('line', (line) => { if (waiting) { waiting(line); waiting = null; } else lines.push(line); });
+  return {
+    next(ms, what) {
+      if (lines.length) return Promise.resolve(lines.shift());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => { waiting = null; reject(new Failure(`no "${what}" on stdin within ${ms} ms`)); }, ms);
+        waiting = (line) => { clearTimeout(timer); resolve(line); };
+      });
+    },
+    close() { rl.close(); },
+  };
+}
+
+async function serverRestart(browser) {
+  const room = randomName('restart');
+  const { alice, bob } = await chatPair(browser, { networkErrors: true }, { networkErrors: true });
+  await openChat(alice, room);
+  await openChat(bob, room);
+  await Promise.all([waitStatus(alice, 'connected'), waitStatus(bob, 'connected')]);
+  await say(alice, 'Before the restart 1', [bob]);
+  await say(bob, 'Before the restart 2', [alice]);
+  await say(alice, 'Before the restart 3', [bob]);
+  const acknowledged = (await assertInSync([alice, bob], room)).map((m) => m.id);
+
+  const stdin = lineReader();
+  try {
+    console.log('READY_FOR_RESTART');
+    check((await stdin.next(20000, 'STOPPED')) === 'STOPPED', 'expected STOPPED');
+    // Both pages must notice: otherwise "reconnects by itself" would prove nothing.
+    const notConnected = () => document.getElementById('connection-status').dataset.state !== 'connected';
+    await Promise.all([alice, bob].map((u) => waitInPage(u, 'the outage on the indicator', notConnected, null, RECONNECT_MS)));
+    // A message written during the outage cannot be delivered: it must say so.
+    const lost = 'Written while the server was down';
+    await send(alice, lost);
+    await waitInPage(alice, 'the outage message marked failed with Retry', (t) => {
+      const li = Array.from(document.querySelectorAll('#messages li.msg'))
+        .find((el) => el.querySelector('.msg__bubble')?.textContent === t);
+      return li && li.dataset.state === 'failed' && li.querySelector('.msg__retry');
+    }, lost, STEP_MS + 10000);
+
+    console.log('READY_FOR_START');
+    const started = await stdin.next(30000, 'STARTED <url>');
+    check(started === `STARTED ${baseUrl}`, `expected "STARTED ${baseUrl}", got ${JSON.stringify(started)}`);
+    const back = Date.now();
+    await Promise.all([waitStatus(alice, 'connected', null, RECONNECT_MS), waitStatus(bob, 'connected', null, RECONNECT_MS)]);
+    notes.push(`both pages reconnected ${Date.now() - back} ms after the restart`);
+
+    // Retry resends the same client_id: delivered now, once.
+    await alice.page.click('#messages li.msg[data-state="failed"] .msg__retry');
+    await Promise.all([alice, bob].map((u) => waitMessage(u, lost, 'Alice')));
+  } finally {
+    stdin.close();
+  }
+  await say(bob, 'After the restart 1', [alice]);
+  await say(alice, 'After the restart 2', [bob]);
+  const stored = (await assertInSync([alice, bob], room)).map((m) => m.id);
+  check(acknowledged.every((id) => stored.includes(id)), 'a message acknowledged before the restart is gone');
+  check(stored.length === 6, `expected 6 stored messages, found ${stored.length}`);
+}
+
+async function typing(browser) {
+  const room = randomName('typing');
+  const { alice, bob } = await chatPair(browser);
+  await openChat(alice, room);
+  await openChat(bob, room);
+  await Promise.all([waitStatus(alice, 'connected'), waitStatus(bob, 'connected')]);
+  const typingIs = (expected) => document.getElementById('typing-indicator').textContent === expected;
+  const input = alice.page.locator('#message-input');
+
+  // Alice types and stops without sending: Bob sees it, then sees it go away.
+  await input.pressSequentially('Hello the', { delay: 60 });
+  await waitInPage(bob, '"Alice is typing…"', typingIs, 'Alice is typing…');
+  check(await alice.page.textContent('#typing-indicator') === '', 'Alice is told that she herself is typing');
+  const stopped = Date.now();
+  await waitInPage(bob, 'the typing line to clear after Alice stopped', typingIs, '', TYPING_GONE_MS);
+  notes.push(`typing line cleared ${Date.now() - stopped} ms after the last keystroke`);
+
+  // She types again and sends: the line goes away with the message, not seconds later.
+  await input.pressSequentially('re, Bob', { delay: 60 });
+  await waitInPage(bob, '"Alice is typing…" again', typingIs, 'Alice is typing…');
+  await input.press('Enter');
+  await waitMessage(bob, 'Hello there, Bob', 'Alice');
+  await waitInPage(bob, 'the typing line to clear when Alice sent', typingIs, '', 1500);
+}
+
+async function xss(browser) {
+  const room = randomName('xss');
+  const { alice, bob } = await chatPair(browser);
+  await openChat(alice, room);
+  await openChat(bob, room);
+  await Promise.all([waitStatus(alice, 'connected'), waitStatus(bob, 'connected')]);
+
+  const payload = '<img src=x onerror=alert(1)>';
+  await say(alice, payload, [bob]);
+  // The sender's name is user input too: post one with markup in it over HTTP.
+  const evilName = '<svg onload=alert(2)>';
+  const res = await fetch(`${baseUrl}/api/rooms/${room}/messages`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ text: '<b>bold?</b>', sender: evilName }),
+  });
+  check(res.status === 201, `POST with a markup sender: HTTP ${res.status}`);
+  await Promise.all([alice, bob].map((u) => waitMessage(u, '<b>bold?</b>', evilName)));
+  for (const user of [alice, bob]) {
+    const found = await user.page.evaluate(() => ({
+      elements: document.querySelectorAll('#messages img, #messages svg, #messages b').length,
+      senders: Array.from(document.querySelectorAll('#messages .msg__sender'), (el) => el.textContent),
+    }));
+    check(found.elements === 0, `${user.label}: message markup became ${found.elements} element(s) in #messages`);
+    check(found.senders.includes(evilName), `${user.label}: the sender name is not shown literally: ${JSON.stringify(found.senders)}`);
+  }
+  await sleep(300); // an onerror/onload would fire by now; the dialog handler records it
+  await assertInSync([alice, bob], room);
+}
+
+async function debugPage(browser) {
+  const room = randomName('debug');
+  const user = await newUser(browser, null, { viewport: DESKTOP });
+  user.label = 'debug page';
+  const { page } = user;
+  await page.goto(`${baseUrl}/test-chat-debug`, { timeout: STEP_MS });
+  await page.fill('#user_id', 'Dana');
+  await page.fill('#chat_key', room);
+
+  // Each button must leave its trace in the log: [data-event=…] whose text matches.
+  const logged = (event, pattern) => waitInPage(user, `a "${event}" log line matching ${pattern}`, ([e, source]) => {
+    const re = new RegExp(source);
+    return Array.from(document.querySelectorAll(`#event-log [data-event="${e}"]`)).some((li) => re.test(li.textContent));
+  }, [event, pattern.source]);
+
+  await page.click('#connect-btn');
+  await logged('connect', /sid=\S+ transport=(polling|websocket)/);
+  await page.click('#join-btn');
+  await logged('join', new RegExp(room));
+  // JSON key order is the server's business: look for each part separately.
+  await logged('ack', new RegExp(`^(?=.*ack join)(?=.*"ok":true)(?=.*"room":"${room}")`));
+  await page.click('#send-btn');
+  await logged('message', /Test message from Dana/);
+  await logged('ack', /^(?=.*ack send)(?=.*"ok":true)(?=.*"message":\{.*Test message from Dana)/);
+  await page.click('#disconnect-btn');
+  await logged('disconnect', /io client disconnect/);
+  const stored = await serverMessages(room);
+  check(stored.length === 1 && stored[0].sender === 'Dana', `the test message was not stored once: ${JSON.stringify(stored)}`);
+  await screenshot(user, 'debug.png');
+}
+
+const SCENARIOS = {
+  'two-users': twoUsers,
+  'websocket-blocked': websocketBlocked,
+  'http-fallback': httpFallback,
+  'server-restart': serverRestart,
+  typing,
+  xss,
+  'debug-page': debugPage,
+};
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const [scenario, url, artifacts] = process.argv.slice(2);
+  const run = SCENARIOS[scenario];
+  if (!run) {
+    console.error(`usage: ${USAGE}\nscenarios: ${Object.keys(SCENARIOS).join(', ')}`);
+    process.exit(2);
+  }
+  baseUrl = parseBaseUrl(url, USAGE);
+  if (artifacts) {
+    artifactsDir = artifacts;
+    mkdirSync(artifactsDir, { recursive: true });
+  }
+  // A last resort: whatever hangs, the script ends with a reason instead of never.
+  setTimeout(() => {
+    console.error(`${scenario}: gave up after ${SCENARIO_MS} ms`);
+    process.exit(1);
+  }, SCENARIO_MS).unref();
+
+  let browser;
+  let code = 0;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: STEP_MS * 2 });
+    await run(browser);
+    const problems = browserProblems();
+    check(problems.length === 0, `problems in the browser:\n  ${problems.join('\n  ')}`);
+    for (const note of notes) console.log(`note: ${note}`);
+    console.log(`ok ${scenario}`);
+  } catch (err) {
+    console.error(`${scenario} failed: ${describeError(err)}`);
+    // An uncaught exception in the page often is the reason a wait timed out.
+    for (const problem of browserProblems()) console.error(`  also: ${problem}`);
+    code = 1;
+  } finally {
+    if (browser) await Promise.race([browser.close(), sleep(5000)]);
+  }
+  process.exit(code);
+}
+
+main();
