@@ -112,6 +112,9 @@ pub struct Session {
     /// Wakes the transport that drains the queue.
     outbound_ready: Notify,
     closed: Signal,
+    /// Raised when the session ends because the client stopped reading: a write
+    /// stuck on it must be given up rather than waited for.
+    abandoned: Signal,
     pong_received: Notify,
     max_queued_frames: usize,
 }
@@ -130,6 +133,7 @@ impl Session {
             }),
             outbound_ready: Notify::new(),
             closed: Signal::default(),
+            abandoned: Signal::default(),
             pong_received: Notify::new(),
             max_queued_frames,
         }
@@ -214,6 +218,9 @@ impl Session {
                 state.queue.push_back(Frame::close());
             }
         }
+        if reason == CloseReason::SlowConsumer {
+            self.abandoned.raise();
+        }
         self.closed.raise();
         self.outbound_ready.notify_one();
         true
@@ -225,6 +232,10 @@ impl Session {
 
     pub fn is_closed(&self) -> bool {
         self.closed.is_raised()
+    }
+
+    pub async fn wait_abandoned(&self) {
+        self.abandoned.wait().await
     }
 
     pub async fn wait_closed(&self) {

@@ -28,6 +28,9 @@ use super::{
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
+/// How long a closing handshake may take before the connection is simply dropped.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Accepts a WebSocket request: a new session when `existing` is None, otherwise an
 /// upgrade of that polling session.
 pub(super) async fn accept(
@@ -72,10 +75,7 @@ pub(super) async fn accept(
         )
         .await;
         match existing {
-            Err(()) => {
-                let mut socket = socket;
-                let _ = socket.close(None).await;
-            }
+            Err(()) => close_gently(socket).await,
             Ok(Some(session)) => upgrade(engine, socket, session).await,
             Ok(None) => {
                 let (session, open) = engine.open_session(TransportKind::WebSocket);
@@ -118,7 +118,7 @@ async fn upgrade(engine: Arc<Engine>, mut socket: Socket, session: Arc<Session>)
         _ => {
             tracing::debug!(sid = session.sid(), "websocket upgrade abandoned");
             session.finish_upgrade(false);
-            let _ = socket.close(None).await;
+            close_gently(socket).await;
         }
     }
 }
@@ -179,14 +179,27 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
                 let Drained::Frames(frames) = drained else {
                     break;
                 };
-                if write_all(&mut socket, frames).await.is_err() {
+                // A client that stops reading would block this write forever and
+                // keep its connection and buffers alive after its session is gone.
+                let written = tokio::select! {
+                    written = tokio::time::timeout(engine.config.ping_timeout, write_all(&mut socket, frames)) => {
+                        matches!(written, Ok(Ok(())))
+                    }
+                    _ = session.wait_abandoned() => false,
+                };
+                if !written {
                     session.close(CloseReason::TransportError);
-                    break;
+                    return;
                 }
             }
         }
     }
-    let _ = socket.close(None).await;
+    close_gently(socket).await;
+}
+
+/// Sends a close frame if the client is still reading; never waits long for it.
+async fn close_gently(mut socket: Socket) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(None)).await;
 }
 
 async fn write_all(
