@@ -3,23 +3,27 @@
 //!
 //! Layout (all integers big-endian, so byte order is numeric order):
 //!
-//! | tree | key | value |
-//! |---|---|---|
-//! | `messages` | room ‖ 0x00 ‖ id | version byte 1 ‖ bincode(sender, text, ts, client_id) |
-//! | `dedupe` | room ‖ 0x00 ‖ sender ‖ 0x00 ‖ client_id | id |
-//! | `meta` | `last_id`, `count` | u64 |
+//! One sled tree, `messages`, holds three keyspaces:
 //!
-//! Rooms cannot contain 0x00 and senders cannot contain control characters, so no two
-//! different (room, id) or (room, sender, client_id) tuples share a key, and all of one
-//! room's messages form one contiguous key range ordered by id.
+//! | key | value |
+//! |---|---|
+//! | room ‖ 0x00 ‖ id | version byte 1 ‖ bincode(sender, text, ts, client_id) |
+//! | 0x01 ‖ room ‖ 0x00 ‖ sender ‖ 0x00 ‖ client_id | id (dedupe entry) |
+//! | 0x02 ‖ `last_id` / `count` | u64 |
+//!
+//! Rooms are printable ASCII without 0x00 and senders cannot contain control
+//! characters, so no two different (room, id) or (room, sender, client_id) tuples share
+//! a key, the keyspaces cannot overlap, and all of one room's messages form one
+//! contiguous key range ordered by id. Sharing one tree lets a message, its dedupe
+//! entry and the counters be written by one atomic batch, which costs far less than a
+//! transaction across trees.
 //!
 //! Every mutation goes through a single OS thread. It takes one request, drains whatever
-//! else is already queued, writes all of it in one sled transaction, flushes once and
-//! only then answers every waiter. A single writer also makes ids and duplicate checks
+//! else is already queued, writes all of it in one atomic batch, flushes once and only
+//! then answers every waiter. A single writer also makes ids and duplicate checks
 //! race-free without locks.
 
 use std::collections::{HashMap, HashSet};
-use std::convert::Infallible;
 use std::fs::{File, TryLockError};
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -30,7 +34,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Batch, Tree};
 use tokio::sync::{mpsc, oneshot};
 
@@ -48,8 +51,17 @@ const QUEUE_CAPACITY: usize = 4096;
 const IMPORT_CHUNK: usize = 1024;
 /// Our own lock file, held for the store's whole life.
 const LOCK_FILE: &str = "parley.lock";
-const META_LAST_ID: &[u8] = b"last_id";
-const META_COUNT: &[u8] = b"count";
+/// Dedupe entries and metadata live in the `messages` tree too, under a first byte
+/// that no room name can start with (room names are printable ASCII), so one atomic
+/// batch writes a message, its dedupe entry and the counters together.
+const DEDUPE_PREFIX: u8 = 0x01;
+const META_LAST_ID: &[u8] = b"\x02last_id";
+const META_COUNT: &[u8] = b"\x02count";
+
+/// Whether a key of the `messages` tree is a message (not a dedupe entry or metadata).
+fn is_message_key(key: &[u8]) -> bool {
+    key.first().is_some_and(|first| *first > b' ')
+}
 
 /// Upper bounds (µs) of the flush latency histogram buckets; one more bucket is +Inf.
 pub const FLUSH_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
@@ -202,17 +214,14 @@ struct Shared {
 #[derive(Clone)]
 struct Trees {
     db: sled::Db,
+    /// Messages by room and id, dedupe entries and metadata (see [`DEDUPE_PREFIX`]).
     messages: Tree,
-    dedupe: Tree,
-    meta: Tree,
 }
 
 impl Trees {
     fn open(db: sled::Db) -> Result<Trees, sled::Error> {
         Ok(Trees {
             messages: db.open_tree("messages")?,
-            dedupe: db.open_tree("dedupe")?,
-            meta: db.open_tree("meta")?,
             db,
         })
     }
@@ -251,7 +260,9 @@ fn message_key(room: &RoomName, id: u64) -> Vec<u8> {
 }
 
 fn dedupe_key(room: &RoomName, sender: &SenderName, client_id: &ClientId) -> Vec<u8> {
-    let mut key = room_prefix(room);
+    let mut key = vec![DEDUPE_PREFIX];
+    key.extend_from_slice(room.as_str().as_bytes());
+    key.push(0);
     key.extend_from_slice(sender.as_str().as_bytes());
     key.push(0);
     key.extend_from_slice(client_id.as_str().as_bytes());
@@ -361,8 +372,8 @@ enum Outcome {
 /// One group commit being assembled.
 #[derive(Default)]
 struct Pending {
-    messages: Batch,
-    dedupe: Batch,
+    /// Messages and their dedupe entries, applied atomically as one batch.
+    batch: Batch,
     /// Message keys staged in this batch, which the trees cannot know about yet.
     keys: HashSet<Vec<u8>>,
     /// Dedupe keys staged in this batch with their message, so a retry that arrives in
@@ -385,11 +396,10 @@ impl Pending {
     fn stage(&mut self, staged: Staged) {
         let id = staged.message.id;
         self.last_id = self.last_id.max(id);
-        self.messages.insert(staged.key.clone(), staged.value);
+        self.batch.insert(staged.key.clone(), staged.value);
         self.keys.insert(staged.key);
         if let Some(dedupe_key) = staged.dedupe_key {
-            self.dedupe
-                .insert(dedupe_key.clone(), &id.to_be_bytes()[..]);
+            self.batch.insert(dedupe_key.clone(), &id.to_be_bytes()[..]);
             self.dedupe_hits.insert(dedupe_key, staged.message);
         }
         self.added += 1;
@@ -404,7 +414,25 @@ struct Writer {
 }
 
 impl Writer {
+    /// Applies batches as requests arrive and hands each to a flusher thread, which
+    /// flushes once for every batch applied while its previous flush ran and only then
+    /// answers their waiters. Applying never waits for a flush, so the next batch
+    /// builds up in memory while the disk works: one flush serves them all.
     fn run(mut self, mut requests: mpsc::Receiver<Command>) -> Result<(), sled::Error> {
+        let (applied_sender, applied) = std::sync::mpsc::channel();
+        let db = self.trees.db.clone();
+        let shared = Arc::clone(&self.shared);
+        let flusher = std::thread::Builder::new()
+            .name("parley-store-flusher".into())
+            .spawn(move || {
+                while let Ok(first) = applied.recv() {
+                    let group: Vec<Applied> =
+                        std::iter::once(first).chain(applied.try_iter()).collect();
+                    complete(&db, &shared, group);
+                }
+                db.flush().map(drop)
+            })
+            .map_err(sled::Error::Io)?;
         // `blocking_recv` keeps returning queued commands after the store dropped its
         // sender, so everything accepted is still written before the thread ends.
         while let Some(first) = requests.blocking_recv() {
@@ -415,12 +443,22 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(commands);
+            let batch = self.commit(commands);
+            if let Err(std::sync::mpsc::SendError(batch)) = applied_sender.send(batch) {
+                // Only if the flusher died; its waiters still deserve an answer.
+                complete(&self.trees.db, &self.shared, vec![batch]);
+            }
         }
-        self.trees.db.flush().map(drop)
+        drop(applied_sender);
+        flusher.join().unwrap_or_else(|_| {
+            Err(sled::Error::ReportableBug(
+                "store flusher thread panicked".into(),
+            ))
+        })
     }
 
-    fn commit(&mut self, commands: Vec<Command>) {
+    /// Stages and applies one batch of commands; the answers wait for a flush.
+    fn commit(&mut self, commands: Vec<Command>) -> Applied {
         let mut pending = Pending {
             last_id: self.last_id,
             ..Pending::default()
@@ -440,55 +478,39 @@ impl Writer {
 
         // Ids used by a failed write are not reused; skipping some is harmless.
         self.last_id = pending.last_id;
-        let written = self.write(&pending);
+        let written = self.write(&mut pending);
         if let Err(error) = &written {
             tracing::error!(%error, batch = pending.added, "group commit failed");
         }
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Append(done, result) => done(settle(result, &written)),
-                Outcome::Import(reply, result) => answer(reply, result, &written),
-                Outcome::Flush(reply) => answer(reply, Ok(()), &written),
-            }
+        Applied {
+            outcomes,
+            written,
+            added: pending.added,
         }
     }
 
-    /// Makes the staged batch durable: one transaction, one flush.
-    fn write(&mut self, pending: &Pending) -> Result<(), WriteFailure> {
-        if pending.added > 0 {
-            let count = self.count + pending.added;
-            let mut meta = Batch::default();
-            meta.insert(META_LAST_ID, &pending.last_id.to_be_bytes()[..]);
-            meta.insert(META_COUNT, &count.to_be_bytes()[..]);
-            // A transaction rather than three batches: a crash between separate batches
-            // could keep a dedupe entry whose message was never written, and a retry
-            // would then be answered with a message that does not exist. The writer is
-            // the only mutator, so the transaction never conflicts or retries.
-            (&self.trees.messages, &self.trees.dedupe, &self.trees.meta)
-                .transaction(|(messages, dedupe, meta_tree)| {
-                    messages.apply_batch(&pending.messages)?;
-                    dedupe.apply_batch(&pending.dedupe)?;
-                    meta_tree.apply_batch(&meta)?;
-                    Ok::<(), ConflictableTransactionError<Infallible>>(())
-                })
-                .map_err(|e| match e {
-                    TransactionError::Storage(source) => WriteFailure {
-                        op: "committing a batch",
-                        source,
-                    },
-                    TransactionError::Abort(never) => match never {},
-                })?;
-            self.count = count;
-            self.shared.count.store(count, Ordering::Relaxed);
+    /// Applies the staged batch atomically; [`complete`] makes it durable.
+    fn write(&mut self, pending: &mut Pending) -> Result<(), WriteFailure> {
+        if pending.added == 0 {
+            return Ok(());
         }
-        let started = Instant::now();
-        self.trees.db.flush().map_err(|source| WriteFailure {
-            op: "flushing a batch",
-            source,
-        })?;
-        if pending.added > 0 {
-            self.shared.stats.record(pending.added, started.elapsed());
-        }
+        let count = self.count + pending.added;
+        // In the same batch as the messages: a crash can never keep a dedupe entry
+        // without its message, or a message without its dedupe entry (a retry would
+        // then be stored twice).
+        pending
+            .batch
+            .insert(META_LAST_ID, &pending.last_id.to_be_bytes()[..]);
+        pending.batch.insert(META_COUNT, &count.to_be_bytes()[..]);
+        self.trees
+            .messages
+            .apply_batch(std::mem::take(&mut pending.batch))
+            .map_err(|source| WriteFailure {
+                op: "committing a batch",
+                source,
+            })?;
+        self.count = count;
+        self.shared.count.store(count, Ordering::Relaxed);
         Ok(())
     }
 
@@ -542,7 +564,7 @@ impl Writer {
         dedupe_key: &[u8],
     ) -> Result<Option<Message>, StoreError> {
         let read = sled_err("reading the dedupe index");
-        let Some(id) = self.trees.dedupe.get(dedupe_key).map_err(&read)? else {
+        let Some(id) = self.trees.messages.get(dedupe_key).map_err(&read)? else {
             return Ok(None);
         };
         let key = message_key(room, decode_u64(dedupe_key, &id)?);
@@ -583,7 +605,11 @@ impl Writer {
                     let dedupe_key = dedupe_key(&message.room, &message.sender, client_id);
                     let taken = pending.dedupe_hits.contains_key(&dedupe_key)
                         || dedupe_keys.contains(&dedupe_key)
-                        || self.trees.dedupe.contains_key(&dedupe_key).map_err(&read)?;
+                        || self
+                            .trees
+                            .messages
+                            .contains_key(&dedupe_key)
+                            .map_err(&read)?;
                     (!taken).then_some(dedupe_key)
                 }
                 None => None,
@@ -624,8 +650,42 @@ fn answer<T>(reply: Reply<T>, result: Result<T, StoreError>, written: &Result<()
     let _ = reply.send(settle(result, written));
 }
 
+/// A batch applied in memory, waiting for the flush that makes it durable.
+struct Applied {
+    outcomes: Vec<Outcome>,
+    written: Result<(), WriteFailure>,
+    added: u64,
+}
+
+/// Flushes once for a group of applied batches, then answers their waiters in order.
+fn complete(db: &sled::Db, shared: &Shared, group: Vec<Applied>) {
+    let started = Instant::now();
+    let flushed = db.flush().map(drop).map_err(|source| WriteFailure {
+        op: "flushing a batch",
+        source,
+    });
+    let added: u64 = group.iter().map(|batch| batch.added).sum();
+    if added > 0 {
+        shared.stats.record(added, started.elapsed());
+    }
+    if let Err(error) = &flushed {
+        tracing::error!(%error, "flush failed");
+    }
+    for batch in group {
+        let written = batch.written.and_then(|()| flushed.clone());
+        for outcome in batch.outcomes {
+            match outcome {
+                Outcome::Append(done, result) => done(settle(result, &written)),
+                Outcome::Import(reply, result) => answer(reply, result, &written),
+                Outcome::Flush(reply) => answer(reply, Ok(()), &written),
+            }
+        }
+    }
+}
+
 /// Why a whole batch failed. Kept apart from [`StoreError`] because every waiter in the
 /// batch needs its own copy, and only the sled error is cloneable.
+#[derive(Clone)]
 struct WriteFailure {
     op: &'static str,
     source: sled::Error,
@@ -650,8 +710,8 @@ impl std::fmt::Display for WriteFailure {
 /// database) by scanning once.
 fn load_meta(trees: &Trees) -> Result<(u64, u64), StoreError> {
     let read = sled_err("reading store metadata");
-    let last = trees.meta.get(META_LAST_ID).map_err(&read)?;
-    let count = trees.meta.get(META_COUNT).map_err(&read)?;
+    let last = trees.messages.get(META_LAST_ID).map_err(&read)?;
+    let count = trees.messages.get(META_COUNT).map_err(&read)?;
     if let (Some(last), Some(count)) = (last, count) {
         return Ok((
             decode_u64(META_LAST_ID, &last)?,
@@ -661,6 +721,9 @@ fn load_meta(trees: &Trees) -> Result<(u64, u64), StoreError> {
     let (mut last_id, mut count) = (0, 0);
     for key in trees.messages.iter().keys() {
         let key = key.map_err(&read)?;
+        if !is_message_key(&key) {
+            continue;
+        }
         last_id = last_id.max(split_message_key(&key)?.1);
         count += 1;
     }
@@ -887,6 +950,9 @@ impl Store {
         let mut written = 0;
         for entry in entries {
             let (key, value) = entry.map_err(sled_err("exporting"))?;
+            if !is_message_key(&key) {
+                continue;
+            }
             let message = decode_entry(&key, &value)?;
             serde_json::to_writer(&mut *out, &message).map_err(|e| write_err(e.into()))?;
             out.write_all(b"\n").map_err(write_err)?;
@@ -1145,15 +1211,16 @@ mod tests {
         let (first, mut first_answer) = append_command(new_message("r", "ann", "one", Some("c1")));
         let (other, mut other_answer) = append_command(new_message("r", "ann", "two", Some("c2")));
         let (retry, mut retry_answer) = append_command(new_message("r", "ann", "one", Some("c1")));
-        writer.commit(vec![first, other, retry]);
+        let applied = writer.commit(vec![first, other, retry]);
+        complete(&writer.trees.db, &writer.shared, vec![applied]);
         let first = first_answer.try_recv().unwrap().unwrap();
         let other = other_answer.try_recv().unwrap().unwrap();
         let retry = retry_answer.try_recv().unwrap().unwrap();
         assert!(!first.duplicate && !other.duplicate && retry.duplicate);
         assert_eq!(retry.message, first.message);
         assert!(first.message.id < other.message.id);
-        assert_eq!(writer.trees.messages.len(), 2);
-        assert_eq!(writer.trees.dedupe.len(), 2);
+        // Two messages, two dedupe entries and the two counters.
+        assert_eq!(writer.trees.messages.len(), 6);
         assert_eq!(writer.shared.stats.snapshot().largest_batch, 2);
     }
 
@@ -1162,7 +1229,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = bare_writer(dir.path());
         let (command, mut answer) = append_command(new_message("r", "ann", "hi", Some("c1")));
-        writer.commit(vec![command]);
+        let applied = writer.commit(vec![command]);
+        complete(&writer.trees.db, &writer.shared, vec![applied]);
         let message = answer.try_recv().unwrap().unwrap().message;
 
         let mut key = b"r\0".to_vec();
@@ -1171,7 +1239,12 @@ mod tests {
         assert_eq!(value[0], 1);
         assert_eq!(decode_entry(&key, &value).unwrap(), message);
 
-        let id = writer.trees.dedupe.get(b"r\0ann\0c1").unwrap().unwrap();
+        let id = writer
+            .trees
+            .messages
+            .get(b"\x01r\0ann\0c1")
+            .unwrap()
+            .unwrap();
         assert_eq!(&id[..], &message.id.to_be_bytes()[..]);
     }
 
@@ -1313,7 +1386,8 @@ mod tests {
         // As if the previous run's clock had been an hour ahead.
         writer.last_id = now_micros() + 3_600_000_000;
         let (command, mut answer) = append_command(new_message("r", "ann", "hi", None));
-        writer.commit(vec![command]);
+        let applied = writer.commit(vec![command]);
+        complete(&writer.trees.db, &writer.shared, vec![applied]);
         let message = answer.try_recv().unwrap().unwrap().message;
         assert_eq!(message.id, writer.last_id);
         assert!(message.id > now_micros());
