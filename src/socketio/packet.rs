@@ -386,6 +386,15 @@ mod tests {
     }
 
     #[test]
+    fn numbers_survive_a_round_trip_exactly() {
+        // Found by fuzzing: without correctly rounded float parsing the last digit of
+        // a client's number could change on its way back.
+        let packet =
+            Packet::decode("2[\"n\",1840664407370184461751616,1.8406644073701846e24]").unwrap();
+        assert_eq!(Packet::decode(&packet.encode()).unwrap(), packet);
+    }
+
+    #[test]
     fn deeply_nested_json_is_an_error_not_a_crash() {
         let nested = format!("2[\"a\",{}{}]", "[".repeat(100_000), "]".repeat(100_000));
         assert!(matches!(Packet::decode(&nested), Err(PacketError::Json(_))));
