@@ -416,10 +416,12 @@ struct Writer {
 impl Writer {
     /// Applies batches as requests arrive and hands each to a flusher thread, which
     /// flushes once for every batch applied while its previous flush ran and only then
-    /// answers their waiters. Applying never waits for a flush, so the next batch
-    /// builds up in memory while the disk works: one flush serves them all.
+    /// answers their waiters. So the next batch is applied while the disk works. The
+    /// hand-over holds one batch: when the flusher is behind, the writer waits and
+    /// requests pile up into a bigger next batch, rather than many tiny ones each
+    /// paying sled's per-batch cost.
     fn run(mut self, mut requests: mpsc::Receiver<Command>) -> Result<(), sled::Error> {
-        let (applied_sender, applied) = std::sync::mpsc::channel();
+        let (applied_sender, applied) = std::sync::mpsc::sync_channel(1);
         let db = self.trees.db.clone();
         let shared = Arc::clone(&self.shared);
         let flusher = std::thread::Builder::new()
