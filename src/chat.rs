@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
-use crate::limits::TokenBucket;
+use crate::limits::{Admission, TokenBucket};
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, ValidationError};
 use crate::socketio::{AckResponder, Args, Event, Handlers, Namespace, Socket};
 use crate::store::{Appended, NewMessage, PageQuery, Store, StoreError};
@@ -340,15 +340,15 @@ impl Chat {
     }
 
     /// Whether the socket may make one more request now.
-    fn admit(&self, socket: &Socket) -> bool {
+    fn admit(&self, socket: &Socket) -> Admission {
         let Some((per_second, burst)) = self.limits.rate else {
-            return true;
+            return Admission::Allowed;
         };
         let now = Instant::now();
         self.buckets()
             .entry(socket.id().to_owned())
             .or_insert_with(|| TokenBucket::new(per_second, burst, now))
-            .try_take(now)
+            .take(now)
     }
 
     /// Joins a room unless that would put the socket in too many.
@@ -362,8 +362,22 @@ impl Chat {
     }
 
     fn on_event(self: &Arc<Self>, socket: &Arc<Socket>, event: Event, ack: Option<AckResponder>) {
-        if !self.admit(socket) {
-            return self.reply_error(socket, &event.name, ack, ChatError::RateLimited);
+        match self.admit(socket) {
+            Admission::Allowed => {}
+            Admission::Refused => {
+                return self.reply_error(socket, &event.name, ack, ChatError::RateLimited);
+            }
+            Admission::Flooding => {
+                // Refusing each event of a flood still costs the server as much as
+                // serving it; a client that ignores `rate_limited` is disconnected
+                // (official clients reconnect after their backoff).
+                tracing::warn!(
+                    transport = socket.transport().name(),
+                    "disconnecting a client that ignores rate limiting"
+                );
+                self.reply_error(socket, &event.name, ack, ChatError::RateLimited);
+                return socket.disconnect();
+            }
         }
         match event.name.as_str() {
             "join" => self.on_join(socket, event, ack),

@@ -1,6 +1,20 @@
-//! Per-client rate limiting: a token bucket, refilled continuously.
+//! Per-client rate limiting: a token bucket, refilled continuously, that also notices
+//! a client ignoring its refusals.
 
 use std::time::Instant;
+
+/// Refusals in a row, in bursts, after which a client counts as flooding.
+const FLOOD_BURSTS: f64 = 4.0;
+
+/// What the bucket says about one more event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    Refused,
+    /// Refused, and the client went on sending several bursts' worth after being
+    /// refused: answering each one would let it keep the server busy.
+    Flooding,
+}
 
 /// Allows `per_second` events on average and bursts of up to `burst`.
 #[derive(Debug, Clone)]
@@ -9,6 +23,7 @@ pub struct TokenBucket {
     burst: f64,
     tokens: f64,
     refilled_at: Instant,
+    refused_in_a_row: f64,
 }
 
 impl TokenBucket {
@@ -20,11 +35,12 @@ impl TokenBucket {
             burst,
             tokens: burst,
             refilled_at: now,
+            refused_in_a_row: 0.0,
         }
     }
 
     /// Takes one token if there is one.
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    pub fn take(&mut self, now: Instant) -> Admission {
         let elapsed = now
             .saturating_duration_since(self.refilled_at)
             .as_secs_f64();
@@ -32,9 +48,14 @@ impl TokenBucket {
         self.refilled_at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            true
+            self.refused_in_a_row = 0.0;
+            return Admission::Allowed;
+        }
+        self.refused_in_a_row += 1.0;
+        if self.refused_in_a_row > FLOOD_BURSTS * self.burst {
+            Admission::Flooding
         } else {
-            false
+            Admission::Refused
         }
     }
 }
@@ -48,12 +69,43 @@ mod tests {
     fn allows_a_burst_then_the_sustained_rate() {
         let start = Instant::now();
         let mut bucket = TokenBucket::new(10, 3, start);
-        assert!((0..3).all(|_| bucket.try_take(start)));
-        assert!(!bucket.try_take(start));
+        assert!((0..3).all(|_| bucket.take(start) == Admission::Allowed));
+        assert_eq!(bucket.take(start), Admission::Refused);
         // 10 per second: one more token after 100 ms, not before.
-        assert!(!bucket.try_take(start + Duration::from_millis(50)));
-        assert!(bucket.try_take(start + Duration::from_millis(101)));
-        assert!(!bucket.try_take(start + Duration::from_millis(102)));
+        assert_eq!(
+            bucket.take(start + Duration::from_millis(50)),
+            Admission::Refused
+        );
+        assert_eq!(
+            bucket.take(start + Duration::from_millis(101)),
+            Admission::Allowed
+        );
+        assert_eq!(
+            bucket.take(start + Duration::from_millis(102)),
+            Admission::Refused
+        );
+    }
+
+    #[test]
+    fn a_client_that_ignores_refusals_is_flooding() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(1, 2, start);
+        assert!((0..2).all(|_| bucket.take(start) == Admission::Allowed));
+        assert!((0..8).all(|_| bucket.take(start) == Admission::Refused));
+        assert_eq!(bucket.take(start), Admission::Flooding);
+        // Waiting for a token forgives it.
+        assert_eq!(
+            bucket.take(start + Duration::from_secs(2)),
+            Admission::Allowed
+        );
+        assert_eq!(
+            bucket.take(start + Duration::from_secs(2)),
+            Admission::Allowed
+        );
+        assert_eq!(
+            bucket.take(start + Duration::from_secs(2)),
+            Admission::Refused
+        );
     }
 
     #[test]
@@ -61,7 +113,8 @@ mod tests {
         let start = Instant::now();
         let mut bucket = TokenBucket::new(1000, 2, start);
         let later = start + Duration::from_secs(60);
-        assert!(bucket.try_take(later) && bucket.try_take(later));
-        assert!(!bucket.try_take(later));
+        assert_eq!(bucket.take(later), Admission::Allowed);
+        assert_eq!(bucket.take(later), Admission::Allowed);
+        assert_eq!(bucket.take(later), Admission::Refused);
     }
 }

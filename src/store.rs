@@ -753,8 +753,12 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     }
 }
 
+/// sled's page cache. Its default (1 GiB) lets a busy server's memory grow far past
+/// what recent history needs; paging older messages still works, from disk.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(dir);
+    let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
     // sled 0.34 panics instead of returning an error on some damaged files; a damaged
     // data directory must be reported, not crash the server.
     let opened =
