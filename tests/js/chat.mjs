@@ -455,7 +455,12 @@ async function limits() {
   // The limited socket recovers once tokens refill.
   await sleep(1200);
   await send(first, { room: rooms[0], sender: 'l', text: 'after the pause' });
-  return `${limited.length} of 8 rate limited`;
+  // A client that ignores the refusals and floods on is disconnected by the server.
+  const gone = nextEvent(second, 'disconnect');
+  for (let i = 0; i < 40; i++) second.emit('send_message', { room: rooms[0], sender: 'm', text: `flood ${i}` });
+  const [reason] = await gone;
+  check(reason === 'io server disconnect', `a flooding client should be disconnected by the server, got ${show(reason)}`);
+  return `${limited.length} of 8 rate limited, flooder disconnected`;
 }
 
 const SCENARIOS = {
