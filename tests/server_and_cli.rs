@@ -353,3 +353,74 @@ fn engine_io_errors_and_cross_origin_rules() {
     );
     assert_eq!(foreign_websocket.status, 403);
 }
+
+#[test]
+fn an_unusable_data_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("plain-file");
+    std::fs::write(&not_a_dir, b"not a directory").unwrap();
+    let output = parley(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        not_a_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot use data directory"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn message_text_never_reaches_the_log_at_info_level() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut child = Command::new(parley_binary())
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir,
+            "--log-level",
+            "info",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let secret = "the-launch-code-is-0000";
+    let body = format!("{{\"sender\":\"ann\",\"text\":\"{secret}\"}}");
+    assert_eq!(
+        http(
+            &url,
+            "POST",
+            "/api/rooms/ops/messages",
+            &[],
+            body.as_bytes()
+        )
+        .status,
+        201
+    );
+    let bad = format!("{{\"sender\":\"\",\"text\":\"{secret}\"}}");
+    assert_eq!(
+        http(&url, "POST", "/api/rooms/ops/messages", &[], bad.as_bytes()).status,
+        400
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("parley is ready"),
+        "the log should be written: {log}"
+    );
+    assert!(
+        !log.contains(secret),
+        "message text leaked into the log:\n{log}"
+    );
+}
