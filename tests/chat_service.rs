@@ -5,14 +5,10 @@ mod support;
 
 use std::path::Path;
 
-use support::{Client, ServerProcess, parley_binary, run_client, run_client_with_env};
+use support::{Client, ServerProcess, run_client, run_client_with_env, start_parley};
 
 fn start(data_dir: &Path) -> ServerProcess {
-    let dir = data_dir.to_str().expect("temporary paths are UTF-8");
-    ServerProcess::start(
-        &parley_binary(),
-        &["--listen", "127.0.0.1:0", "--data-dir", dir],
-    )
+    start_parley(data_dir, &[])
 }
 
 /// Runs one scenario of tests/js/chat.mjs over each transport configuration.
@@ -116,14 +112,9 @@ fn acknowledged_messages_survive_sigkill() {
 #[test]
 fn limits_answer_with_their_codes() {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
-    let server = ServerProcess::start(
-        &parley_binary(),
+    let server = start_parley(
+        data.path(),
         &[
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir,
             "--rate-limit",
             "5",
             "--rate-burst",

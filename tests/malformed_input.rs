@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use support::{Client, ServerProcess, parley_binary, run_client_with_env};
+use support::{Client, run_client_with_env, start_parley};
 
 /// The room the well-behaved clients chat in, and every attack aims at.
 const ROOM: &str = "malformed-target";
@@ -1402,13 +1402,9 @@ fn metric(addr: &str, name: &str) -> f64 {
 async fn malformed_input_gets_errors_and_the_chat_goes_on() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().join("db");
-    let server = ServerProcess::start(
-        &parley_binary(),
+    let server = start_parley(
+        &dir,
         &[
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
             "--ping-interval",
             "2000",
             "--ping-timeout",

@@ -17,7 +17,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{Client, ServerProcess, parley_binary, repo, run_client_with_env};
+use support::{Client, parley_binary, repo, run_client_with_env, start_parley};
 
 /// A parley process started on a port chosen by the test, so that it can be
 /// restarted at the same address after a SIGKILL.
@@ -300,18 +300,7 @@ fn sigkill_under_load_loses_and_doubles_nothing() {
 /// Runs one scenario of tests/js/reconnect.mjs against a fresh server.
 fn reconnect_scenario(scenario: &str, extra: &[&str]) -> String {
     let data = tempfile::tempdir().unwrap();
-    let dir = data.path().to_str().unwrap();
-    let server = ServerProcess::start(
-        &parley_binary(),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir,
-            "--log-level",
-            "warn",
-        ],
-    );
+    let server = start_parley(data.path(), &["--log-level", "warn"]);
     let mut args = vec![server.url.as_str(), scenario];
     args.extend_from_slice(extra);
     let out = run_client_with_env(Client::Node, "reconnect.mjs", &args, &[]);

@@ -4,17 +4,9 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
-use support::{ServerProcess, http, parley_binary};
-
-fn start(data_dir: &Path, extra: &[&str]) -> ServerProcess {
-    let dir = data_dir.to_str().expect("temporary paths are UTF-8");
-    let mut args = vec!["--listen", "127.0.0.1:0", "--data-dir", dir];
-    args.extend_from_slice(extra);
-    ServerProcess::start(&parley_binary(), &args)
-}
+use support::{http, parley_binary, start_parley};
 
 fn parley(args: &[&str]) -> std::process::Output {
     Command::new(parley_binary())
@@ -70,7 +62,7 @@ fn config_file_errors_name_the_key() {
 #[test]
 fn a_data_directory_in_use_fails_fast_with_a_clear_message() {
     let data = tempfile::tempdir().unwrap();
-    let _running = start(data.path(), &[]);
+    let _running = start_parley(data.path(), &[]);
     let started = std::time::Instant::now();
     let output = parley(&[
         "--listen",
@@ -88,7 +80,7 @@ fn a_data_directory_in_use_fails_fast_with_a_clear_message() {
 fn export_then_import_restores_every_message_once() {
     let data = tempfile::tempdir().unwrap();
     let source = data.path().join("source");
-    let server = start(&source, &[]);
+    let server = start_parley(&source, &[]);
     for (index, room) in ["alpha", "alpha", "beta"].iter().enumerate() {
         let body = format!("{{\"sender\":\"ann\",\"text\":\"message {index}\"}}");
         let reply = http(
@@ -144,7 +136,7 @@ fn export_then_import_restores_every_message_once() {
         assert!(output.status.success());
         assert!(String::from_utf8_lossy(&output.stderr).contains(expected));
     }
-    let server = start(&target, &[]);
+    let server = start_parley(&target, &[]);
     let alpha = http(&server.url, "GET", "/api/rooms/alpha/messages", &[], b"");
     assert_eq!(alpha.status, 200);
     assert!(
@@ -157,7 +149,7 @@ fn export_then_import_restores_every_message_once() {
 #[test]
 fn health_metrics_and_pages() {
     let data = tempfile::tempdir().unwrap();
-    let server = start(data.path(), &[]);
+    let server = start_parley(data.path(), &[]);
     assert_eq!(http(&server.url, "GET", "/healthz", &[], b"").status, 200);
 
     http(
@@ -238,7 +230,7 @@ fn health_metrics_and_pages() {
 #[test]
 fn http_api_errors_are_clear() {
     let data = tempfile::tempdir().unwrap();
-    let server = start(
+    let server = start_parley(
         data.path(),
         &["--max-payload", "2000", "--max-text-chars", "1000"],
     );
@@ -276,7 +268,7 @@ fn http_api_errors_are_clear() {
 #[test]
 fn engine_io_errors_and_cross_origin_rules() {
     let data = tempfile::tempdir().unwrap();
-    let server = start(data.path(), &["--cors-origin", "http://allowed.example"]);
+    let server = start_parley(data.path(), &["--cors-origin", "http://allowed.example"]);
     let get = |path: &str, headers: &[(&str, &str)]| http(&server.url, "GET", path, headers, b"");
 
     let cases = [

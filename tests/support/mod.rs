@@ -85,6 +85,15 @@ pub fn parley_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_parley"))
 }
 
+/// Starts `parley` on a free port of 127.0.0.1 with its data in `data_dir`, plus any
+/// extra flags.
+pub fn start_parley(data_dir: &Path, extra: &[&str]) -> ServerProcess {
+    let dir = data_dir.to_str().expect("temporary paths are UTF-8");
+    let mut args = vec!["--listen", "127.0.0.1:0", "--data-dir", dir];
+    args.extend_from_slice(extra);
+    ServerProcess::start(&parley_binary(), &args)
+}
+
 /// The conformance example, which `cargo test` builds along with the tests.
 pub fn conformance_binary() -> PathBuf {
     let path = build_dir().join("examples").join("protocol_conformance");
