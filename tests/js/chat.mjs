@@ -11,8 +11,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { io } from 'socket.io-client';
 import {
-  QUIET_MS, WAIT_MS, check, connected, describeError, emitWithAck, fail, nextEvent,
-  parseBaseUrl, randomName, record, show, sleep, waitUntil,
+  QUIET_MS, WAIT_MS, check, connected, emitWithAck, fail, nextEvent,
+  randomName, record, show, sleep, waitUntil,
+  runScenarioFromArgv,
 } from './lib.mjs';
 
 const USAGE = 'node chat.mjs http://127.0.0.1:PORT <scenario> [args...]';
@@ -479,30 +480,10 @@ const SCENARIOS = {
 
 const SCENARIO_MS = 60000; // a whole scenario, 120 sequential sends included
 
-async function main() {
-  baseUrl = parseBaseUrl(process.argv[2], USAGE);
-  const [name, ...args] = process.argv.slice(3);
-  const scenario = SCENARIOS[name];
-  if (!scenario) {
-    console.error(`usage: ${USAGE}\nscenarios: ${Object.keys(SCENARIOS).join(', ')}`);
-    process.exit(2);
-  }
-  let code = 0;
-  const timer = setTimeout(() => {
-    console.error(`FAIL ${name}: timed out after ${SCENARIO_MS} ms`);
-    process.exit(1);
-  }, SCENARIO_MS);
-  try {
-    const detail = await scenario(...args);
-    console.log(`ok ${name}${detail ? `: ${detail}` : ''}`);
-  } catch (err) {
-    console.error(`FAIL ${name}: ${describeError(err)}`);
-    code = 1;
-  } finally {
-    clearTimeout(timer);
-    for (const socket of openSockets) socket.disconnect();
-  }
-  process.exit(code);
-}
-
-main();
+runScenarioFromArgv({
+  usage: USAGE,
+  scenarios: SCENARIOS,
+  limitMs: SCENARIO_MS,
+  openSockets,
+  setBaseUrl: (url) => { baseUrl = url; },
+});

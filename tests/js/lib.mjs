@@ -112,3 +112,33 @@ export function parseBaseUrl(arg, usage) {
 export function describeError(err) {
   return err instanceof Failure ? err.message : err?.stack || String(err);
 }
+
+// The command line shared by the scenario scripts: `<url> <scenario> [args...]`. Runs the
+// scenario with an overall time limit, prints `ok <name>[: detail]` or `FAIL <name>:
+// reason`, disconnects the sockets it opened and exits 0 or 1 (2 for a bad command line).
+// `setBaseUrl` receives the parsed URL before the scenario starts.
+export async function runScenarioFromArgv({ usage, scenarios, limitMs, openSockets, setBaseUrl }) {
+  setBaseUrl(parseBaseUrl(process.argv[2], usage));
+  const [name, ...args] = process.argv.slice(3);
+  const scenario = scenarios[name];
+  if (!scenario) {
+    console.error(`usage: ${usage}\nscenarios: ${Object.keys(scenarios).join(', ')}`);
+    process.exit(2);
+  }
+  const timer = setTimeout(() => {
+    console.error(`FAIL ${name}: timed out after ${limitMs} ms`);
+    process.exit(1);
+  }, limitMs);
+  let code = 0;
+  try {
+    const detail = await scenario(...args);
+    console.log(`ok ${name}${detail ? `: ${detail}` : ''}`);
+  } catch (err) {
+    console.error(`FAIL ${name}: ${describeError(err)}`);
+    code = 1;
+  } finally {
+    clearTimeout(timer);
+    for (const socket of openSockets) socket.disconnect();
+  }
+  process.exit(code);
+}

@@ -15,8 +15,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws'; // engine.io-client's own dependency
 import { io } from 'socket.io-client';
 import {
-  QUIET_MS, WAIT_MS, check, connected, describeError, emitWithAck, fail, nextEvent,
-  parseBaseUrl, randomName, show, sleep, waitUntil, within,
+  QUIET_MS, WAIT_MS, check, connected, emitWithAck, fail, nextEvent,
+  randomName, show, sleep, waitUntil, within,
+  runScenarioFromArgv,
 } from './lib.mjs';
 
 const USAGE = 'node reconnect.mjs http://127.0.0.1:PORT <scenario> [args...]';
@@ -398,30 +399,10 @@ async function chatter(room, readyFile, stopFile) {
 
 const SCENARIOS = { 'catch-up': catchUp, 'slow-consumer': slowConsumer, chatter };
 
-async function main() {
-  baseUrl = parseBaseUrl(process.argv[2], USAGE);
-  const [name, ...args] = process.argv.slice(3);
-  const scenario = SCENARIOS[name];
-  if (!scenario) {
-    console.error(`usage: ${USAGE}\nscenarios: ${Object.keys(SCENARIOS).join(', ')}`);
-    process.exit(2);
-  }
-  const timer = setTimeout(() => {
-    console.error(`FAIL ${name}: timed out after 170 s`);
-    process.exit(1);
-  }, 170000);
-  let code = 0;
-  try {
-    await scenario(...args);
-    console.log(`ok ${name}`);
-  } catch (err) {
-    console.error(`FAIL ${name}: ${describeError(err)}`);
-    code = 1;
-  } finally {
-    clearTimeout(timer);
-    for (const socket of openSockets) socket.disconnect();
-  }
-  process.exit(code);
-}
-
-main();
+runScenarioFromArgv({
+  usage: USAGE,
+  scenarios: SCENARIOS,
+  limitMs: 170000,
+  openSockets,
+  setBaseUrl: (url) => { baseUrl = url; },
+});
