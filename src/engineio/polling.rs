@@ -73,8 +73,9 @@ async fn poll(session: &Session) -> HttpResponse {
                 frame.append_to_polling_body(&mut body);
             }
         }
-        // The client closed the session itself: the poll just ends cleanly.
-        Drained::Closed => Frame::noop().append_to_polling_body(&mut body),
+        // An upgrade is finishing, or the client closed the session itself: the poll
+        // just ends cleanly.
+        Drained::Released | Drained::Closed => Frame::noop().append_to_polling_body(&mut body),
     }
     text_response(body, "text/plain; charset=UTF-8")
 }

@@ -94,6 +94,9 @@ struct State {
     queue: VecDeque<Frame>,
     transport: TransportKind,
     upgrading: bool,
+    /// The upgrade's probe was answered: polls end at once with a noop so that the
+    /// client can pause polling and finish the upgrade.
+    probed: bool,
     poll_active: bool,
     post_active: bool,
     close_reason: Option<CloseReason>,
@@ -102,6 +105,8 @@ struct State {
 /// What a drainer gets from the queue.
 pub enum Drained {
     Frames(Vec<Frame>),
+    /// An upgrade is completing; the long-poll should end with a noop.
+    Released,
     /// The session is over; nothing more will ever be queued.
     Closed,
 }
@@ -127,6 +132,7 @@ impl Session {
                 queue: VecDeque::new(),
                 transport,
                 upgrading: false,
+                probed: false,
                 poll_active: false,
                 post_active: false,
                 close_reason: None,
@@ -193,6 +199,9 @@ impl Session {
                 let mut state = self.lock();
                 if !state.queue.is_empty() {
                     return Drained::Frames(state.queue.drain(..).collect());
+                }
+                if state.probed {
+                    return Drained::Released;
                 }
                 if state.close_reason.is_some() {
                     return Drained::Closed;
@@ -290,16 +299,19 @@ impl Session {
         true
     }
 
-    /// Answers the probe: the long-poll that is waiting, or the next one, gets a
-    /// `noop` so the client can pause polling and finish the upgrade.
+    /// Answers the probe: the long-poll that is waiting, and any that comes before the
+    /// upgrade completes, ends with a noop (nothing is queued for it, so nothing
+    /// stray reaches the WebSocket afterwards).
     pub fn release_poll(&self) {
-        self.send(Frame::noop());
+        self.lock().probed = true;
+        self.outbound_ready.notify_one();
     }
 
     pub fn finish_upgrade(&self, upgraded: bool) {
         {
             let mut state = self.lock();
             state.upgrading = false;
+            state.probed = false;
             if upgraded {
                 state.transport = TransportKind::WebSocket;
             }
