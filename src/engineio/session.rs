@@ -356,7 +356,7 @@ mod tests {
                     Frame::ping()
                 ]
             ),
-            Drained::Closed => panic!("session closed"),
+            Drained::Closed | Drained::Released => panic!("no frames drained"),
         }
     }
 
@@ -376,7 +376,7 @@ mod tests {
         assert!(!session.close(CloseReason::PingTimeout));
         match session.drain().await {
             Drained::Frames(frames) => assert_eq!(frames, vec![Frame::close()]),
-            Drained::Closed => panic!("close packet missing"),
+            Drained::Closed | Drained::Released => panic!("close packet missing"),
         }
         assert!(matches!(session.drain().await, Drained::Closed));
     }
@@ -392,6 +392,20 @@ mod tests {
         );
         session.end_request(PollDirection::Get);
         assert_eq!(session.begin_request(PollDirection::Get), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_probed_upgrade_releases_polls_without_queueing_anything() {
+        let session = session(10);
+        assert!(session.begin_upgrade());
+        session.release_poll();
+        assert!(matches!(session.drain().await, Drained::Released));
+        session.finish_upgrade(true);
+        assert!(session.send(Frame::text_message("after")));
+        match session.drain().await {
+            Drained::Frames(frames) => assert_eq!(frames, vec![Frame::text_message("after")]),
+            _ => panic!("the WebSocket should get exactly the queued frame"),
+        }
     }
 
     #[test]
