@@ -227,7 +227,8 @@ impl Session {
                 state.queue.push_back(Frame::close());
             }
         }
-        if reason == CloseReason::SlowConsumer {
+        // Both mean the client is not reading: a write to it may never finish.
+        if matches!(reason, CloseReason::SlowConsumer | CloseReason::PingTimeout) {
             self.abandoned.raise();
         }
         self.closed.raise();

@@ -181,10 +181,11 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
                 };
                 // A client that stops reading would block this write forever and
                 // keep its connection and buffers alive after its session is gone.
+                // Its queue overflowing or its pongs stopping (the heartbeat runs on
+                // its own task) abandons the session, and with it this write; no
+                // timer per write is needed.
                 let written = tokio::select! {
-                    written = tokio::time::timeout(engine.config.ping_timeout, write_all(&mut socket, frames)) => {
-                        matches!(written, Ok(Ok(())))
-                    }
+                    written = write_all(&mut socket, frames) => written.is_ok(),
                     _ = session.wait_abandoned() => false,
                 };
                 if !written {
