@@ -4,8 +4,6 @@
 //! placeholders `{"_placeholder":true,"num":N}` in their JSON and their attachments
 //! follow as separate binary Engine.IO messages.
 
-use std::fmt::Write as _;
-
 use bytes::Bytes;
 use serde_json::Value;
 use thiserror::Error;
@@ -187,39 +185,28 @@ impl Packet {
 
     /// The text part of the packet, for sending. Attachments are sent separately.
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(32);
-        out.push(self.kind.digit());
+        // Built as bytes and checked as UTF-8 once at the end: serde_json writes in
+        // many small pieces, and checking each piece cost more than the JSON itself.
+        let mut out = Vec::with_capacity(64);
+        out.push(self.kind.digit() as u8);
         if self.kind.is_binary() {
-            let _ = write!(out, "{}-", self.attachments);
+            out.extend_from_slice(self.attachments.to_string().as_bytes());
+            out.push(b'-');
         }
         if self.namespace != "/" {
-            out.push_str(&self.namespace);
-            out.push(',');
+            out.extend_from_slice(self.namespace.as_bytes());
+            out.push(b',');
         }
         if let Some(id) = self.ack_id {
-            let _ = write!(out, "{id}");
+            out.extend_from_slice(id.to_string().as_bytes());
         }
         if let Some(data) = &self.data {
-            // Serializing a `Value` into a String cannot fail.
-            let _ = serde_json::to_writer(StringWriter(&mut out), data);
+            // Serializing a `Value` into memory cannot fail.
+            let _ = serde_json::to_writer(&mut out, data);
         }
-        out
-    }
-}
-
-/// Lets serde_json write straight into the output string without an extra buffer.
-struct StringWriter<'a>(&'a mut String);
-
-impl std::io::Write for StringWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        self.0.push_str(text);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        // Everything above is UTF-8 (the namespace is a str, serde_json emits UTF-8).
+        String::from_utf8(out)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
     }
 }
 
