@@ -71,6 +71,11 @@ fn run_scenario(scenario: &str) {
 }
 
 #[test]
+fn the_page_chats_with_the_official_clients() {
+    run_scenario("official-clients");
+}
+
+#[test]
 fn two_users_see_each_others_messages_once() {
     run_scenario("two-users");
 }

@@ -4,6 +4,7 @@
 //
 // Usage: node tests/js/browser.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]
 //   two-users | websocket-blocked | http-fallback | server-restart | typing | xss | debug-page
+//   official-clients (also runs tests/py/chat.py with $PARLEY_PYTHON)
 // Exit 0 printing `ok <scenario>`, or 1 with the reason. Screenshots go to artifacts-dir
 // when one is given.
 //
@@ -15,11 +16,16 @@
 //   script → READY_FOR_START     both pages noticed the outage
 //   test   → STARTED <url>       the server is back, same address and data directory
 
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { Failure, check, describeError, fail, parseBaseUrl, randomName, sleep } from './lib.mjs';
+import { io } from 'socket.io-client';
+import {
+  Failure, check, connected, describeError, fail, parseBaseUrl, randomName, sleep, within,
+} from './lib.mjs';
 
 const USAGE = 'node browser.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
 const CHROMIUM = '/usr/bin/chromium';
@@ -517,7 +523,60 @@ async function debugPage(browser) {
   await screenshot(user, 'debug.png');
 }
 
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PYTHON = process.env.PARLEY_PYTHON || join(REPO, 'target', 'pyenv', 'bin', 'python');
+
+/** Runs the official Python client's `page-peer` scenario; resolves with its exit code and output. */
+function pythonPeer(room) {
+  const child = spawn(PYTHON, [join(REPO, 'tests', 'py', 'chat.py'), baseUrl, 'page-peer', room]);
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const exited = new Promise((resolve) => {
+    child.on('error', (err) => resolve({ code: -1, output: `${output}${err.message}` }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+  return { child, exited };
+}
+
+/**
+ * A person on the page chats with the official clients: socket.io-client (npm) in
+ * this process and python-socketio in a child process. Each sees the others' messages.
+ */
+async function officialClients(browser) {
+  const room = randomName('bots');
+  const alice = await newUser(browser, 'Alice');
+  await openChat(alice, room);
+  await waitStatus(alice, 'connected');
+
+  const node = io(baseUrl, { forceNew: true, reconnection: false, timeout: STEP_MS });
+  const python = pythonPeer(room);
+  try {
+    await connected(node, baseUrl);
+    const joined = await node.timeout(STEP_MS).emitWithAck('join', { room });
+    check(joined?.ok === true, `socket.io-client join: ${JSON.stringify(joined)}`);
+    const answered = within(new Promise((resolve) => node.on('message', (m) => {
+      if (m?.sender === 'Alice' && m?.text === 'hello bots') resolve(m);
+    })), RECONNECT_MS, 'Alice\'s message at socket.io-client');
+    const sent = await node.timeout(STEP_MS).emitWithAck('send_message', { room, sender: 'node-bot', text: 'hello from socket.io-client' });
+    check(sent?.ok === true, `socket.io-client send: ${JSON.stringify(sent)}`);
+
+    await waitMessage(alice, 'hello from socket.io-client', 'node-bot');
+    // The Python client starts a fresh interpreter first: allow it the reconnect budget.
+    await waitMessage(alice, 'hello from python-socketio', 'python-bot', RECONNECT_MS);
+    await say(alice, 'hello bots', []);
+    await answered;
+    const { code, output } = await within(python.exited, RECONNECT_MS, 'the Python client to finish');
+    check(code === 0, `python-socketio peer failed (exit ${code}):\n${output}`);
+    await assertInSync([alice], room);
+  } finally {
+    node.disconnect();
+    python.child.kill();
+  }
+}
+
 const SCENARIOS = {
+  'official-clients': officialClients,
   'two-users': twoUsers,
   'websocket-blocked': websocketBlocked,
   'http-fallback': httpFallback,

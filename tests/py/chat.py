@@ -1,8 +1,9 @@
 """End-to-end chat scenarios (DESIGN.md "Wire contract" and "HTTP", issue 3) driven by
 the official python-socketio client against a running `parley` server.
 
-Usage: python tests/py/chat.py http://127.0.0.1:PORT <scenario>
+Usage: python tests/py/chat.py http://127.0.0.1:PORT <scenario> [args...]
   exchange | validation | idempotent | http
+  page-peer ROOM   chat with a person on the web page (driven by tests/js/browser.mjs)
 PARLEY_TEST_TRANSPORT=websocket|polling restricts the client to one transport
 (default: polling then upgrade). Exit 0 printing `ok <scenario>`, or 1 with the reason.
 """
@@ -18,7 +19,7 @@ import socketio
 
 from common import QUIET_S, WAIT_S, Failure, check, describe, parse_base_url, random_name
 
-USAGE = "python chat.py http://127.0.0.1:PORT <scenario>"
+USAGE = "python chat.py http://127.0.0.1:PORT <scenario> [args...]"
 MAX_TEXT = 4000  # DESIGN.md default text limit
 
 
@@ -238,7 +239,23 @@ def scenario_http(ctx):
     check(len(inbox()) == 3, "a rejected post was broadcast")
 
 
+def scenario_page_peer(ctx, room):
+    """Says hello in ROOM, where a person has the chat page open, and waits for Alice's
+    answer: the official Python client and the browser page talk to each other."""
+    bot = ctx.client()
+    bot.join(room)
+    bot.send({"room": room, "sender": "python-bot", "text": "hello from python-socketio"})
+    deadline = time.monotonic() + 20
+    while True:
+        left = deadline - time.monotonic()
+        check(left > 0, "no answer from the page within 20 s")
+        message = bot.wait("message", timeout=left)
+        if message.get("sender") == "Alice" and message.get("text") == "hello bots":
+            return
+
+
 SCENARIOS = {
+    "page-peer": scenario_page_peer,
     "exchange": scenario_exchange,
     "validation": scenario_validation,
     "idempotent": scenario_idempotent,
@@ -274,7 +291,7 @@ def main():
         return 2
     ctx = Context(base_url)
     try:
-        SCENARIOS[name](ctx)
+        SCENARIOS[name](ctx, *sys.argv[3:])
     except Exception as err:  # any error is a failed scenario, reported the same way
         print(f"FAIL {name}: {describe(err)}", file=sys.stderr)
         return 1
