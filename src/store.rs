@@ -388,19 +388,20 @@ struct Pending {
 struct Staged {
     key: Vec<u8>,
     value: Vec<u8>,
-    dedupe_key: Option<Vec<u8>>,
-    message: Message,
+    id: u64,
+    /// The dedupe key and the message it answers retries with, when it has a client_id.
+    dedupe: Option<(Vec<u8>, Message)>,
 }
 
 impl Pending {
     fn stage(&mut self, staged: Staged) {
-        let id = staged.message.id;
+        let id = staged.id;
         self.last_id = self.last_id.max(id);
         self.batch.insert(staged.key.clone(), staged.value);
         self.keys.insert(staged.key);
-        if let Some(dedupe_key) = staged.dedupe_key {
+        if let Some((dedupe_key, message)) = staged.dedupe {
             self.batch.insert(dedupe_key.clone(), &id.to_be_bytes()[..]);
-            self.dedupe_hits.insert(dedupe_key, staged.message);
+            self.dedupe_hits.insert(dedupe_key, message);
         }
         self.added += 1;
     }
@@ -551,8 +552,8 @@ impl Writer {
         pending.stage(Staged {
             key: message_key(&message.room, id),
             value: encode_value(&message)?,
-            dedupe_key,
-            message: message.clone(),
+            id,
+            dedupe: dedupe_key.map(|key| (key, message.clone())),
         });
         Ok(Appended {
             message,
@@ -623,8 +624,8 @@ impl Writer {
             staged.push(Staged {
                 key,
                 value: encode_value(&message)?,
-                dedupe_key,
-                message,
+                id: message.id,
+                dedupe: dedupe_key.map(|key| (key, message)),
             });
             report.imported += 1;
         }
