@@ -15,9 +15,11 @@ use hyper::header::{CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::packet::decode_text;
 use super::session::Drained;
@@ -75,7 +77,7 @@ pub(super) async fn accept(
         )
         .await;
         match existing {
-            Err(()) => close_gently(socket).await,
+            Err(()) => close_gently(socket, Some(CloseCode::Policy)).await,
             Ok(Some(session)) => upgrade(engine, socket, session).await,
             Ok(None) => {
                 let (session, open) = engine.open_session(TransportKind::WebSocket);
@@ -118,7 +120,7 @@ async fn upgrade(engine: Arc<Engine>, mut socket: Socket, session: Arc<Session>)
         _ => {
             tracing::debug!(sid = session.sid(), "websocket upgrade abandoned");
             session.finish_upgrade(false);
-            close_gently(socket).await;
+            close_gently(socket, Some(CloseCode::Protocol)).await;
         }
     }
 }
@@ -150,6 +152,8 @@ async fn probe(socket: &mut Socket, session: &Session) -> bool {
 
 /// Moves frames both ways until the session or the socket ends.
 async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
+    // Why the client broke the connection, if it did, for the close frame's status.
+    let mut violation = None;
     loop {
         tokio::select! {
             incoming = socket.next() => {
@@ -163,6 +167,7 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
                     }
                     Some(Err(error)) => {
                         tracing::debug!(sid = session.sid(), %error, "websocket read failed");
+                        violation = Some(close_code_for(&error));
                         session.close(CloseReason::TransportError);
                         break;
                     }
@@ -171,6 +176,7 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
                     Ok(packet) => engine.receive(session, packet),
                     Err(error) => {
                         tracing::debug!(sid = session.sid(), %error, "bad packet");
+                        violation = Some(CloseCode::Protocol);
                         session.close(CloseReason::TransportError);
                     }
                 }
@@ -195,12 +201,33 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
             }
         }
     }
-    close_gently(socket).await;
+    let code = violation.or_else(|| match session.close_reason() {
+        Some(CloseReason::ServerShutdown) => Some(CloseCode::Away),
+        // The client closed: our close frame just answers its own.
+        Some(CloseReason::TransportClose) | None => None,
+        Some(_) => Some(CloseCode::Normal),
+    });
+    close_gently(socket, code).await;
 }
 
-/// Sends a close frame if the client is still reading; never waits long for it.
-async fn close_gently(mut socket: Socket) {
-    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(None)).await;
+/// The WebSocket status (RFC 6455 §7.4.1) for a frame the client got wrong.
+fn close_code_for(error: &tokio_tungstenite::tungstenite::Error) -> CloseCode {
+    use tokio_tungstenite::tungstenite::Error;
+    match error {
+        Error::Capacity(_) => CloseCode::Size,
+        Error::Utf8(_) => CloseCode::Invalid,
+        _ => CloseCode::Protocol,
+    }
+}
+
+/// Sends a close frame (with a status when there is one) if the client is still
+/// reading; never waits long for it.
+async fn close_gently(mut socket: Socket, code: Option<CloseCode>) {
+    let frame = code.map(|code| CloseFrame {
+        code,
+        reason: Utf8Bytes::default(),
+    });
+    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close(frame)).await;
 }
 
 async fn write_all(
@@ -215,4 +242,26 @@ async fn write_all(
         socket.feed(message).await?;
     }
     socket.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+
+    #[test]
+    fn broken_frames_get_the_matching_close_status() {
+        let too_big = Error::Capacity(CapacityError::MessageTooLong {
+            size: 2,
+            max_size: 1,
+        });
+        assert_eq!(close_code_for(&too_big), CloseCode::Size);
+        assert_eq!(
+            close_code_for(&Error::Utf8("bad".into())),
+            CloseCode::Invalid
+        );
+        let unmasked = Error::Protocol(ProtocolError::UnmaskedFrameFromClient);
+        assert_eq!(close_code_for(&unmasked), CloseCode::Protocol);
+    }
 }
