@@ -164,6 +164,14 @@ impl<'a> Fields<'a> {
     fn room(&self) -> Result<RoomName, ChatError> {
         Ok(RoomName::parse(self.string("room")?)?)
     }
+
+    /// The room named in the URL (HTTP requests), or else in the payload (events).
+    fn room_or(&self, room_from_path: Option<&str>) -> Result<RoomName, ChatError> {
+        match room_from_path {
+            Some(room) => Ok(RoomName::parse(room)?),
+            None => self.room(),
+        }
+    }
 }
 
 /// Caps a requested page size: absent means the default, 0 or more than the maximum
@@ -230,10 +238,7 @@ impl Chat {
         room_from_path: Option<&str>,
     ) -> Result<SendRequest, ChatError> {
         let fields = Fields::of(payload)?;
-        let room = match room_from_path {
-            Some(room) => RoomName::parse(room)?,
-            None => fields.room()?,
-        };
+        let room = fields.room_or(room_from_path)?;
         Ok(SendRequest {
             room,
             sender: SenderName::parse(fields.string("sender")?)?,
@@ -251,10 +256,7 @@ impl Chat {
         room_from_path: Option<&str>,
     ) -> Result<HistoryRequest, ChatError> {
         let fields = Fields::of(payload)?;
-        let room = match room_from_path {
-            Some(room) => RoomName::parse(room)?,
-            None => fields.room()?,
-        };
+        let room = fields.room_or(room_from_path)?;
         Ok(HistoryRequest {
             room,
             query: PageQuery {
