@@ -433,6 +433,7 @@ mod tests {
             "debug.html",
             "css/parley.css",
             "js/parley-io.js",
+            "js/prefs.js",
         ] {
             assert!(Assets::get(file).is_some(), "{file} missing");
         }

@@ -16,10 +16,7 @@
 (function () {
   'use strict';
 
-  const ROOM_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-  const NAME_BAD = /[\u0000-\u001f\u007f-\u009f]/;
-  const NAME_KEY = 'parley.name';
-  const RECENT_KEY = 'parley.recentRooms';
+  const { nameProblem, roomProblem, rememberRoom, storedName, storeName } = window.ParleyPrefs;
   const PAGE = 50;                 // history page size (the server's join also returns 50)
   const SEND_TIMEOUT_MS = 10000;   // no ack within this → "failed", with Retry
   const REQUEST_TIMEOUT_MS = 10000;
@@ -58,17 +55,10 @@
 
   // ---------- small helpers ----------
 
-  function load(key) { try { return localStorage.getItem(key); } catch (err) { return null; } }
-  function save(key, value) { try { localStorage.setItem(key, value); } catch (err) { /* not persisted */ } }
-
   function roomFromPath() {
     const m = window.location.pathname.match(/^\/chat\/([^/]+)\/?$/);
     if (!m) return null;
     try { return decodeURIComponent(m[1]); } catch (err) { return null; }
-  }
-
-  function validName(name) {
-    return typeof name === 'string' && name.length >= 1 && name.length <= 64 && !NAME_BAD.test(name);
   }
 
   function newClientId() {
@@ -86,14 +76,6 @@
   function hhmm(d) { return pad2(d.getHours()) + ':' + pad2(d.getMinutes()); }
   function fullDate(d) {
     try { return d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'medium' }); } catch (err) { return d.toString(); }
-  }
-
-  function rememberRoom(room) {
-    let list = [];
-    try { list = JSON.parse(load(RECENT_KEY) || '[]'); } catch (err) { list = []; }
-    if (!Array.isArray(list)) list = [];
-    list = [room, ...list.filter((r) => r !== room && typeof r === 'string')].slice(0, 10);
-    save(RECENT_KEY, JSON.stringify(list));
   }
 
   const ERROR_TEXT = {
@@ -617,8 +599,9 @@
   els.nameForm.addEventListener('submit', (event) => {
     event.preventDefault();
     const name = els.nameInput.value.trim();
-    if (!validName(name)) {
-      els.nameError.textContent = name ? 'Use 1–64 characters, without control characters.' : 'Please enter your name.';
+    const problem = nameProblem(name);
+    if (problem) {
+      els.nameError.textContent = problem;
       els.nameError.hidden = false;
       els.nameInput.setAttribute('aria-invalid', 'true');
       els.nameInput.focus();
@@ -626,7 +609,7 @@
     }
     els.nameInput.removeAttribute('aria-invalid');
     stopTyping();
-    save(NAME_KEY, name);
+    storeName(name);
     applyName(name);
     // Own/other styling follows the name.
     for (const li of els.list.children) if (li.dataset.id) li.classList.toggle('msg--own', li.dataset.sender === name);
@@ -701,7 +684,7 @@
   // ---------- wiring ----------
 
   function init() {
-    if (!room || !ROOM_RE.test(room)) {
+    if (!room || roomProblem(room) !== null) {
       els.roomName.textContent = 'invalid chat key';
       document.title = 'Invalid chat key · Parley';
       els.roomError.hidden = false;
@@ -714,8 +697,8 @@
     document.title = '#' + room + ' · Parley';
     els.input.placeholder = 'Message #' + room;
 
-    const stored = load(NAME_KEY);
-    if (validName(stored)) applyName(stored);
+    const stored = storedName();
+    if (nameProblem(stored) === null) applyName(stored);
     else showNameForm();
 
     els.form.addEventListener('submit', submitMessage);

@@ -1,35 +1,15 @@
 /*
  * lobby.js: the start page. Pick a name and a chat key, open /chat/{key}.
- * The name and recently opened keys live in localStorage, so returning users are one
- * click away from their chats. Validation mirrors the server's rules, so a bad key is
- * explained here instead of failing on the chat page.
+ * The name and recently opened keys are remembered (prefs.js), so returning users are
+ * one click away from their chats. Validation mirrors the server's rules, so a bad key
+ * is explained here instead of failing on the chat page.
  */
 (function () {
   'use strict';
 
-  const ROOM_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
-  // 1–64 characters without control characters, as the server checks senders.
-  const NAME_BAD = /[\u0000-\u001f\u007f-\u009f]/;
-  const NAME_KEY = 'parley.name';
-  const RECENT_KEY = 'parley.recentRooms';
-
-  // localStorage throws in some privacy modes: the lobby must still work without it.
-  function load(key) { try { return localStorage.getItem(key); } catch (err) { return null; } }
-  function save(key, value) { try { localStorage.setItem(key, value); } catch (err) { /* not persisted */ } }
-  function remove(key) { try { localStorage.removeItem(key); } catch (err) { /* ignore */ } }
-
-  function recentRooms() {
-    try {
-      const list = JSON.parse(load(RECENT_KEY) || '[]');
-      return Array.isArray(list) ? list.filter((r) => typeof r === 'string' && ROOM_RE.test(r)) : [];
-    } catch (err) { return []; }
-  }
-
-  // Validated room keys only use characters that are legal in a URL path: no encoding.
-  function rememberRoom(room) {
-    const list = [room, ...recentRooms().filter((r) => r !== room)].slice(0, 10);
-    save(RECENT_KEY, JSON.stringify(list));
-  }
+  const {
+    nameProblem, roomProblem, recentRooms, rememberRoom, forgetRooms, storedName, storeName,
+  } = window.ParleyPrefs;
 
   const form = document.getElementById('lobby-form');
   const nameInput = document.getElementById('name');
@@ -39,23 +19,6 @@
   const recentList = document.getElementById('recent-rooms');
   const recentEmpty = document.getElementById('recent-empty');
   const clearRecent = document.getElementById('clear-recent');
-
-  function nameProblem(name) {
-    if (name.length === 0) return 'Please enter your name.';
-    if (name.length > 64) return 'Names can be at most 64 characters.';
-    if (NAME_BAD.test(name)) return 'Names cannot contain control characters.';
-    return null;
-  }
-
-  function roomProblem(room) {
-    if (room.length === 0) return 'Please enter a chat key.';
-    if (room.length > 128) return 'Chat keys can be at most 128 characters.';
-    if (!ROOM_RE.test(room)) {
-      const bad = Array.from(new Set(room.replace(/[A-Za-z0-9_.:-]/g, ''))).map((c) => (c === ' ' ? 'space' : '“' + c + '”'));
-      return 'Chat keys may only use letters, digits and _ . : - (not ' + bad.slice(0, 5).join(', ') + ').';
-    }
-    return null;
-  }
 
   function showError(input, el, message) {
     el.textContent = message || '';
@@ -94,7 +57,7 @@
     return 'team-' + s.slice(0, 4) + '-' + s.slice(4);
   }
 
-  nameInput.value = load(NAME_KEY) || '';
+  nameInput.value = storedName() || '';
   const recent = recentRooms();
   if (recent.length) roomInput.value = recent[0];
   renderRecent();
@@ -114,7 +77,7 @@
   });
 
   clearRecent.addEventListener('click', () => {
-    remove(RECENT_KEY);
+    forgetRooms();
     renderRecent();
     roomInput.focus();
   });
@@ -129,7 +92,7 @@
     showError(roomInput, roomError, rp);
     if (np) { nameInput.focus(); return; }
     if (rp) { roomInput.focus(); return; }
-    save(NAME_KEY, name);
+    storeName(name);
     rememberRoom(room);
     window.location.href = '/chat/' + room;
   });
