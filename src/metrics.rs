@@ -23,41 +23,35 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         "parley_connections{{transport=\"websocket\"}} {websocket}"
     );
 
-    metric(
+    let store = chat.store();
+    let stats = chat.stats();
+    single(
         &mut out,
         "parley_sockets",
         "gauge",
         "Sockets connected to the chat namespace.",
+        namespace.socket_count(),
     );
-    let _ = writeln!(out, "parley_sockets {}", namespace.socket_count());
-    metric(
+    single(
         &mut out,
         "parley_rooms",
         "gauge",
         "Rooms with at least one member.",
+        namespace.room_count(),
     );
-    let _ = writeln!(out, "parley_rooms {}", namespace.room_count());
-
-    let store = chat.store();
-    metric(
+    single(
         &mut out,
         "parley_messages_stored",
         "gauge",
         "Messages in the store.",
+        store.message_count(),
     );
-    let _ = writeln!(out, "parley_messages_stored {}", store.message_count());
-
-    let stats = chat.stats();
-    metric(
+    single(
         &mut out,
         "parley_deliveries_total",
         "counter",
         "Messages queued to sockets by broadcasts.",
-    );
-    let _ = writeln!(
-        out,
-        "parley_deliveries_total {}",
-        stats.deliveries.load(Ordering::Relaxed)
+        stats.deliveries.load(Ordering::Relaxed),
     );
 
     metric(
@@ -101,18 +95,20 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         flushes.flush_micros_total as f64 / 1e6
     );
     let _ = writeln!(out, "parley_store_flush_seconds_count {}", flushes.flushes);
-    metric(
+    single(
         &mut out,
         "parley_store_messages_written_total",
         "counter",
         "Messages made durable by group commits.",
-    );
-    let _ = writeln!(
-        out,
-        "parley_store_messages_written_total {}",
-        flushes.messages_written
+        flushes.messages_written,
     );
     out
+}
+
+/// A metric with one unlabelled value.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    metric(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str) {
