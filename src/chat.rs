@@ -356,7 +356,7 @@ impl Chat {
     /// Joins a room unless that would put the socket in too many.
     fn join_room(&self, socket: &Arc<Socket>, room: &RoomName) -> Result<(), ChatError> {
         let max = self.limits.max_rooms_per_socket;
-        if !socket.in_room(room.as_str()) && socket.rooms().len() >= max {
+        if !socket.in_room(room.as_str()) && socket.room_count() >= max {
             return Err(ChatError::TooManyRooms(max));
         }
         socket.join(room.as_str());

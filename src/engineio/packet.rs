@@ -129,10 +129,6 @@ impl Frame {
             }
         }
     }
-
-    pub fn is_close(&self) -> bool {
-        matches!(self, Frame::Text(text) if text.as_str() == "1")
-    }
 }
 
 #[cfg(test)]
@@ -188,11 +184,5 @@ mod tests {
         Frame::binary_message(Bytes::from_static(&[1, 2, 3])).append_to_polling_body(&mut body);
         Frame::ping().append_to_polling_body(&mut body);
         assert_eq!(body, "4hi\x1ebAQID\x1e2");
-    }
-
-    #[test]
-    fn recognises_the_close_frame() {
-        assert!(Frame::close().is_close());
-        assert!(!Frame::text_message("1").is_close());
     }
 }

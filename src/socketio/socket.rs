@@ -212,8 +212,9 @@ impl Socket {
         self.namespace.leave(self, room);
     }
 
-    pub fn rooms(&self) -> Vec<Arc<str>> {
-        self.room_set().iter().cloned().collect()
+    /// How many rooms the socket is in.
+    pub fn room_count(&self) -> usize {
+        self.room_set().len()
     }
 
     pub fn in_room(&self, room: &str) -> bool {
