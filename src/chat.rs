@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use thiserror::Error;
 
 use crate::limits::{Admission, TokenBucket};
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, ValidationError};
-use crate::socketio::{AckResponder, Args, Event, Handlers, Namespace, Socket};
+use crate::socketio::{AckResponder, Args, EncodedArg, Event, Handlers, Namespace, Socket};
 use crate::store::{Appended, NewMessage, PageQuery, Store, StoreError};
 
 /// Messages returned by `join` and by a history request without a limit.
@@ -289,9 +290,9 @@ impl Chat {
             match &result {
                 Ok(appended) if !appended.duplicate => {
                     let message = &appended.message;
-                    let delivered = namespace
-                        .to(message.room.as_str())
-                        .emit("message", Args::json(vec![message_json(message)]));
+                    let delivered = encoded(message).map_or(0, |arg| {
+                        namespace.to(message.room.as_str()).emit("message", arg)
+                    });
                     chat.stats
                         .deliveries
                         .fetch_add(delivered as u64, Ordering::Relaxed);
@@ -455,10 +456,12 @@ impl Chat {
         let sender = socket.clone();
         self.send(socket.namespace(), request, move |result| match result {
             Ok(appended) => {
-                if let Some(ack) = ack {
-                    ack.send(Args::json(vec![
-                        json!({"ok": true, "message": appended.message}),
-                    ]));
+                let reply = SendReply {
+                    ok: true,
+                    message: &appended.message,
+                };
+                if let Some((ack, reply)) = ack.zip(encoded(&reply)) {
+                    ack.send(reply);
                 }
             }
             Err(error) => chat.reply_error(&sender, "send_message", ack, error),
@@ -540,8 +543,19 @@ impl Chat {
 }
 
 /// A message as it travels to clients.
-pub fn message_json(message: &Message) -> Value {
-    serde_json::to_value(message).unwrap_or(Value::Null)
+/// The ack of a stored `send_message`.
+#[derive(Serialize)]
+struct SendReply<'a> {
+    ok: bool,
+    message: &'a Message,
+}
+
+/// Serializes what the server sends most, straight from its type. Our types always
+/// serialize; a failure is logged rather than sent.
+fn encoded(value: &impl Serialize) -> Option<EncodedArg> {
+    EncodedArg::of(value)
+        .map_err(|error| tracing::error!(%error, "cannot encode an outgoing event"))
+        .ok()
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ use crate::engineio::{CloseReason, EngineHandler, Frame, Payload, Session};
 pub use namespace::{Broadcast, Handlers, Namespace};
 use packet::PartialBinary;
 pub use packet::{Packet, PacketError, PacketType, placeholder};
-pub use socket::{AckError, AckResponder, Args, DisconnectReason, Event, Socket};
+pub use socket::{
+    AckError, AckResponder, Args, DisconnectReason, EncodedArg, Event, Outgoing, Socket,
+};
 
 pub(crate) fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>())

@@ -188,26 +188,48 @@ impl Packet {
         // Built as bytes and checked as UTF-8 once at the end: serde_json writes in
         // many small pieces, and checking each piece cost more than the JSON itself.
         let mut out = Vec::with_capacity(64);
-        out.push(self.kind.digit() as u8);
-        if self.kind.is_binary() {
-            out.extend_from_slice(self.attachments.to_string().as_bytes());
-            out.push(b'-');
-        }
-        if self.namespace != "/" {
-            out.extend_from_slice(self.namespace.as_bytes());
-            out.push(b',');
-        }
-        if let Some(id) = self.ack_id {
-            out.extend_from_slice(id.to_string().as_bytes());
-        }
+        encode_header(
+            self.kind,
+            &self.namespace,
+            self.attachments,
+            self.ack_id,
+            &mut out,
+        );
         if let Some(data) = &self.data {
             // Serializing a `Value` into memory cannot fail.
             let _ = serde_json::to_writer(&mut out, data);
         }
-        // Everything above is UTF-8 (the namespace is a str, serde_json emits UTF-8).
-        String::from_utf8(out)
-            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+        into_text(out)
     }
+}
+
+/// Writes everything of a packet that comes before its JSON data.
+pub(super) fn encode_header(
+    kind: PacketType,
+    namespace: &str,
+    attachments: usize,
+    ack_id: Option<u64>,
+    out: &mut Vec<u8>,
+) {
+    out.push(kind.digit() as u8);
+    if kind.is_binary() {
+        out.extend_from_slice(attachments.to_string().as_bytes());
+        out.push(b'-');
+    }
+    if namespace != "/" {
+        out.extend_from_slice(namespace.as_bytes());
+        out.push(b',');
+    }
+    if let Some(id) = ack_id {
+        out.extend_from_slice(id.to_string().as_bytes());
+    }
+}
+
+/// The encoded packet as text. Everything an encoder writes is UTF-8 (namespaces are
+/// strs and serde_json emits UTF-8), so the lossy path is never taken.
+pub(super) fn into_text(out: Vec<u8>) -> String {
+    String::from_utf8(out)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 fn parse_digits(text: &str) -> Option<u64> {

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::oneshot;
 
 use super::namespace::Namespace;
-use super::packet::{Packet, PacketType};
+use super::packet::{Packet, PacketType, encode_header, into_text};
 use crate::engineio::{Frame, Session, TransportKind};
 
 /// Why a socket left its namespace, as the official clients name it.
@@ -63,9 +64,23 @@ impl Args {
     pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, serde_json::Error> {
         T::deserialize(self.values.get(index).unwrap_or(&Value::Null))
     }
+}
 
-    /// Encodes an event or ack carrying these arguments into the frames to send.
-    pub(super) fn into_frames(
+/// What an event or an ack can carry: [`Args`], or one [`EncodedArg`].
+pub trait Outgoing {
+    /// Encodes an event (named `event`) or an ack carrying these arguments into the
+    /// frames to send.
+    fn into_frames(
+        self,
+        kind: PacketType,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: Option<&str>,
+    ) -> Vec<Frame>;
+}
+
+impl Outgoing for Args {
+    fn into_frames(
         self,
         kind: PacketType,
         namespace: &str,
@@ -87,6 +102,40 @@ impl Args {
         frames.push(Frame::text_message(&packet.encode()));
         frames.extend(self.attachments.into_iter().map(Frame::binary_message));
         frames
+    }
+}
+
+/// A single JSON argument serialized straight from a typed value: no `Value` tree is
+/// built, which matters for what the server sends most (a stored message, to every
+/// member of a room and as the sender's ack).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedArg(String);
+
+impl EncodedArg {
+    pub fn of(value: &impl Serialize) -> Result<EncodedArg, serde_json::Error> {
+        serde_json::to_string(value).map(EncodedArg)
+    }
+}
+
+impl Outgoing for EncodedArg {
+    fn into_frames(
+        self,
+        kind: PacketType,
+        namespace: &str,
+        ack_id: Option<u64>,
+        event: Option<&str>,
+    ) -> Vec<Frame> {
+        let mut out = Vec::with_capacity(self.0.len() + 32);
+        encode_header(kind, namespace, 0, ack_id, &mut out);
+        out.push(b'[');
+        if let Some(event) = event {
+            // Writing a str into memory cannot fail.
+            let _ = serde_json::to_writer(&mut out, event);
+            out.push(b',');
+        }
+        out.extend_from_slice(self.0.as_bytes());
+        out.push(b']');
+        vec![Frame::text_message(&into_text(out))]
     }
 }
 
@@ -152,7 +201,7 @@ impl Socket {
         self.session.send_frames(frames)
     }
 
-    pub fn emit(&self, event: &str, args: Args) -> bool {
+    pub fn emit(&self, event: &str, args: impl Outgoing) -> bool {
         let frames = args.into_frames(PacketType::Event, self.namespace.name(), None, Some(event));
         self.send_frames(&frames)
     }
@@ -161,7 +210,7 @@ impl Socket {
     pub async fn emit_with_ack(
         &self,
         event: &str,
-        args: Args,
+        args: impl Outgoing,
         timeout: Duration,
     ) -> Result<Args, AckError> {
         let ack_id = self.next_ack_id.fetch_add(1, Ordering::Relaxed);
@@ -246,7 +295,7 @@ impl AckResponder {
         AckResponder { socket, ack_id }
     }
 
-    pub fn send(self, args: Args) {
+    pub fn send(self, args: impl Outgoing) {
         let frames = args.into_frames(
             PacketType::Ack,
             self.socket.namespace.name(),
@@ -254,5 +303,38 @@ impl AckResponder {
             None,
         );
         self.socket.send_frames(&frames);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_encoded_argument_frames_like_the_same_json_value() {
+        #[derive(Serialize)]
+        struct Reply<'a> {
+            ok: bool,
+            text: &'a str,
+        }
+        let reply = Reply {
+            ok: true,
+            text: "quote \" and ünïcode",
+        };
+        let value = json!({"ok": true, "text": "quote \" and ünïcode"});
+        let cases = [
+            (PacketType::Event, "/", None, Some("message")),
+            (PacketType::Event, "/admin", Some(12), Some("message")),
+            (PacketType::Ack, "/", Some(7), None),
+        ];
+        for (kind, namespace, ack_id, event) in cases {
+            let encoded = EncodedArg::of(&reply)
+                .unwrap()
+                .into_frames(kind, namespace, ack_id, event);
+            let from_value =
+                Args::json(vec![value.clone()]).into_frames(kind, namespace, ack_id, event);
+            assert_eq!(encoded, from_value, "{kind:?} {namespace} {ack_id:?}");
+        }
     }
 }

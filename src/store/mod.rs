@@ -913,31 +913,46 @@ fn lock_dir(dir: &Path) -> Result<File, StoreError> {
 /// what recent history needs; paging older messages still works, from disk.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How long to wait for sled's own lock when ours was free: a store closed a moment
+/// ago in this process can hold it briefly, until sled's IO threads drop their handles.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(1);
+
 fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
-    // sled 0.34 panics instead of returning an error on some damaged files; a damaged
-    // data directory must be reported, not crash the server.
-    let opened =
-        catch_unwind(AssertUnwindSafe(|| config.open())).map_err(|_| StoreError::OpenCrashed {
-            dir: dir.to_owned(),
-        })?;
-    opened.map_err(|source| match source {
-        // sled takes its own non-blocking flock on `dir/db` and reports a conflict only
-        // as an io::Error of kind Other with this text. Our lock file normally catches a
-        // second parley first; this covers any other program holding the database.
-        sled::Error::Io(ref e)
-            if e.kind() == std::io::ErrorKind::Other
-                && e.to_string().starts_with("could not acquire lock") =>
-        {
-            StoreError::Locked {
+    let deadline = Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        // sled 0.34 panics instead of returning an error on some damaged files; a
+        // damaged data directory must be reported, not crash the server.
+        let opened = catch_unwind(AssertUnwindSafe(|| config.open())).map_err(|_| {
+            StoreError::OpenCrashed {
                 dir: dir.to_owned(),
             }
+        })?;
+        match opened {
+            Ok(db) => return Ok(db),
+            // sled takes its own non-blocking flock on `dir/db` and reports a conflict
+            // only as an io::Error of kind Other with this text. Our lock file normally
+            // catches a second parley first; this covers any other program holding the
+            // database.
+            Err(sled::Error::Io(ref e))
+                if e.kind() == std::io::ErrorKind::Other
+                    && e.to_string().starts_with("could not acquire lock") =>
+            {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::Locked {
+                        dir: dir.to_owned(),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(StoreError::Open {
+                    dir: dir.to_owned(),
+                    source,
+                });
+            }
         }
-        source => StoreError::Open {
-            dir: dir.to_owned(),
-            source,
-        },
-    })
+    }
 }
 
 fn read_page(
