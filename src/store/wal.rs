@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The log's directory inside the data directory.
@@ -60,6 +61,7 @@ fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
 pub struct Segment {
     path: PathBuf,
     file: File,
+    broken: Arc<Broken>,
 }
 
 impl Segment {
@@ -68,12 +70,39 @@ impl Segment {
     }
 
     /// Makes everything appended so far durable. `full` also commits the file's length,
-    /// which `sync_file_range` alone does not.
+    /// which `sync_file_range` alone does not. A failure breaks the log: after a failed
+    /// sync the kernel may have dropped the pages, so a record could be missing on disk
+    /// and replay would stop there, losing every later record even if it was synced.
     pub fn sync(&self, full: bool) -> io::Result<()> {
-        if full {
-            return self.file.sync_data();
+        let synced = if full {
+            self.file.sync_data()
+        } else {
+            sync_written_pages(&self.file)
+        };
+        if synced.is_err() {
+            self.broken.set();
         }
-        sync_written_pages(&self.file)
+        synced
+    }
+}
+
+/// Set once the log can no longer promise that replay sees every record; from then on
+/// every append fails, so nothing more is acknowledged until a restart recovers.
+#[derive(Default)]
+struct Broken(AtomicBool);
+
+impl Broken {
+    fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.0.load(Ordering::SeqCst) {
+            return Err(io::Error::other(
+                "the write-ahead log failed earlier; restart parley to recover",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -119,6 +148,7 @@ pub struct Wal {
     active_len: u64,
     /// Reused for every record, so appending allocates nothing once warm.
     buffer: Vec<u8>,
+    broken: Arc<Broken>,
 }
 
 /// Segments a previous run left behind, oldest first, to replay before starting.
@@ -147,7 +177,8 @@ impl Leftovers {
             std::fs::remove_file(path)?;
         }
         let next_sequence = self.segments.last().map_or(0, |(sequence, _)| sequence + 1);
-        let active = create_segment(&self.dir, next_sequence)?;
+        let broken = Arc::new(Broken::default());
+        let active = create_segment(&self.dir, next_sequence, &broken)?;
         Ok(Wal {
             dir: self.dir,
             segment_limit,
@@ -155,6 +186,7 @@ impl Leftovers {
             active,
             active_len: 0,
             buffer: Vec::new(),
+            broken,
         })
     }
 }
@@ -177,7 +209,7 @@ fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(segments)
 }
 
-fn create_segment(dir: &Path, sequence: u64) -> io::Result<Arc<Segment>> {
+fn create_segment(dir: &Path, sequence: u64, broken: &Arc<Broken>) -> io::Result<Arc<Segment>> {
     let path = dir.join(format!("{sequence:016x}{SEGMENT_SUFFIX}"));
     let file = OpenOptions::new()
         .create_new(true)
@@ -185,15 +217,27 @@ fn create_segment(dir: &Path, sequence: u64) -> io::Result<Arc<Segment>> {
         .open(&path)?;
     // The new name must survive a crash too, or its records would be lost with it.
     File::open(dir)?.sync_all()?;
-    Ok(Arc::new(Segment { path, file }))
+    Ok(Arc::new(Segment {
+        path,
+        file,
+        broken: Arc::clone(broken),
+    }))
 }
 
 impl Wal {
     /// Writes a record to the active segment (into the page cache; the flusher syncs
     /// it) and moves to a new segment when this one is full.
     pub fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<Appended> {
+        self.broken.check()?;
         encode_record(entries, &mut self.buffer);
-        (&self.active.file).write_all(&self.buffer)?;
+        if let Err(error) = (&self.active.file).write_all(&self.buffer) {
+            // A partly written record would end replay of this segment early, hiding
+            // the records appended after it: cut it off, or stop logging at all.
+            if self.active.file.set_len(self.active_len).is_err() {
+                self.broken.set();
+            }
+            return Err(error);
+        }
         self.active_len += self.buffer.len() as u64;
         let segment = Arc::clone(&self.active);
         if self.active_len < self.segment_limit {
@@ -202,7 +246,7 @@ impl Wal {
                 retired: None,
             });
         }
-        self.active = create_segment(&self.dir, self.next_sequence)?;
+        self.active = create_segment(&self.dir, self.next_sequence, &self.broken)?;
         self.next_sequence += 1;
         self.active_len = 0;
         Ok(Appended {
@@ -373,6 +417,21 @@ mod tests {
         assert_eq!(
             read_segment(&path).unwrap(),
             vec![owned(&[("kept", "yes")])]
+        );
+    }
+
+    #[test]
+    fn after_a_failed_sync_nothing_more_is_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Leftovers::find(dir.path()).unwrap().start(1 << 20).unwrap();
+        let appended = wal.append(&owned(&[("a", "1")])).unwrap();
+        // What a failing sync does to the shared flag.
+        appended.segment.broken.set();
+        let refused = wal.append(&owned(&[("b", "2")])).err().unwrap();
+        assert!(refused.to_string().contains("restart"), "{refused}");
+        assert_eq!(
+            read_segment(appended.segment.path()).unwrap(),
+            vec![owned(&[("a", "1")])]
         );
     }
 
