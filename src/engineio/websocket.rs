@@ -78,7 +78,9 @@ pub(super) async fn accept(
         .await;
         match existing {
             Err(()) => close_gently(socket, Some(CloseCode::Policy)).await,
-            Ok(Some(session)) => upgrade(engine, socket, session).await,
+            // Boxed: its probe and timer would otherwise enlarge every connection's
+            // task, upgraded or not, for the whole life of the connection.
+            Ok(Some(session)) => Box::pin(upgrade(engine, socket, session)).await,
             Ok(None) => {
                 let (session, open) = engine.open_session(TransportKind::WebSocket);
                 session.send(open);
@@ -207,7 +209,9 @@ async fn serve(engine: &Engine, mut socket: Socket, session: &Arc<Session>) {
         Some(CloseReason::TransportClose) | None => None,
         Some(_) => Some(CloseCode::Normal),
     });
-    close_gently(socket, code).await;
+    // Boxed, like the upgrade: needed once, at the end, but its size would count for
+    // the whole life of every connection.
+    Box::pin(close_gently(socket, code)).await;
 }
 
 /// The WebSocket status (RFC 6455 §7.4.1) for a frame the client got wrong.
