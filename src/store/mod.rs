@@ -56,8 +56,7 @@ const IMPORT_CHUNK: usize = 1024;
 /// Our own lock file, held for the store's whole life.
 const LOCK_FILE: &str = "parley.lock";
 /// Dedupe entries and metadata live in the `messages` tree too, under a first byte
-/// that no room name can start with (room names are printable ASCII), so one atomic
-/// batch writes a message, its dedupe entry and the counters together.
+/// that no room name can start with (room names are printable ASCII).
 const DEDUPE_PREFIX: u8 = 0x01;
 const META_LAST_ID: &[u8] = b"\x02last_id";
 const META_COUNT: &[u8] = b"\x02count";
@@ -352,7 +351,7 @@ fn now_micros() -> u64 {
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
-/// Called by the writer thread once an append is durable (or failed). Completions of
+/// Called by the store's flusher thread once an append is durable (or failed). Completions of
 /// one batch run in the order their requests arrived, so whatever they trigger (a
 /// broadcast) happens in id order.
 pub type Completion = Box<dyn FnOnce(Result<Appended, StoreError>) + Send>;
@@ -429,12 +428,13 @@ struct Writer {
 }
 
 impl Writer {
-    /// Applies batches as requests arrive and hands each to a flusher thread, which
-    /// flushes once for every batch applied while its previous flush ran and only then
-    /// answers their waiters. So the next batches are applied while the disk works.
-    /// The hand-over holds up to [`APPLIED_AHEAD`] batches: measured with the shared
-    /// benchmark, a deeper hand-over beat a single slot (durable acks 28–29k/s against
-    /// 25–26k/s), because applying never stalls on a flush.
+    /// Writes batches as requests arrive and hands each to a flusher thread, which
+    /// syncs the log once for every batch written while its previous sync ran and only
+    /// then answers their waiters. So the next batches are written while the disk
+    /// works. The hand-over holds up to [`APPLIED_AHEAD`] batches: measured with the
+    /// shared benchmark, a deeper hand-over beat a single slot (durable acks 28–29k/s
+    /// against 25–26k/s, when sled's flush still made batches durable), because writing
+    /// never stalls on a sync.
     fn run(mut self, mut requests: mpsc::Receiver<Command>) -> Result<(), sled::Error> {
         let (applied_sender, applied) = std::sync::mpsc::sync_channel(APPLIED_AHEAD);
         let db = self.trees.db.clone();
@@ -481,7 +481,7 @@ impl Writer {
         Ok(())
     }
 
-    /// Stages and applies one batch of commands; the answers wait for a flush.
+    /// Stages and writes one batch of commands; the answers wait for the log's sync.
     fn commit(&mut self, commands: Vec<Command>) -> Applied {
         let mut pending = Pending {
             last_id: self.last_id,
@@ -798,10 +798,11 @@ impl WriteFailure {
 
 impl std::fmt::Display for WriteFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.cause {
-            FailureCause::Sled(source) => write!(f, "{}: {source}", self.op),
-            FailureCause::Log(source) => write!(f, "{}: {source}", self.op),
-        }
+        let cause: &dyn std::fmt::Display = match &self.cause {
+            FailureCause::Sled(source) => source,
+            FailureCause::Log(source) => source,
+        };
+        write!(f, "{}: {cause}", self.op)
     }
 }
 
@@ -1067,8 +1068,8 @@ impl Store {
     }
 
     /// Queues a message at once (so requests keep the order of the calls) and runs
-    /// `done` on the writer thread when it is durable. `done` must be quick and must
-    /// not block: it runs between group commits. A full queue is answered at once with
+    /// `done` on the store's flusher thread when it is durable. `done` must be quick and
+    /// must not block: it runs between group commits. A full queue is answered at once with
     /// [`StoreError::Busy`] rather than making the caller wait.
     pub fn append_then(
         &self,
