@@ -26,17 +26,20 @@ fn main() -> BenchResult<()> {
     let runtime = tokio::runtime::Runtime::new()?;
 
     println!("durable appends, {seconds} s per row");
-    println!("| writers | appends/s | mean batch | mean flush µs | flushes |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!("| writers | appends/s | CPU µs/append | mean batch | mean flush µs | flushes |");
+    println!("|---:|---:|---:|---:|---:|---:|");
     for writers in [1, 8, 32, 128] {
         let dir = tempfile::tempdir()?;
         let store = Arc::new(Store::open(dir.path())?);
+        let cpu_before = process_cpu()?;
         let done = runtime.block_on(appends(&store, writers, Duration::from_secs(seconds)))?;
+        let cpu = process_cpu()? - cpu_before;
         let stats = store.stats();
         let flushes = stats.flushes.max(1);
         println!(
-            "| {writers} | {:.0} | {:.1} | {:.0} | {} |",
+            "| {writers} | {:.0} | {:.1} | {:.1} | {:.0} | {} |",
             done as f64 / seconds as f64,
+            cpu.as_secs_f64() * 1e6 / done.max(1) as f64,
             stats.messages_written as f64 / flushes as f64,
             stats.flush_micros_total as f64 / flushes as f64,
             stats.flushes
@@ -53,6 +56,22 @@ fn main() -> BenchResult<()> {
     );
     runtime.block_on(paging(&store, first_id, last_id))?;
     Ok(())
+}
+
+/// CPU time (user and system) this process has used so far, all threads together.
+fn process_cpu() -> BenchResult<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage fills the struct it is given; it is read only on success.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        usage.assume_init()
+    };
+    let micros = |time: libc::timeval| {
+        Duration::from_secs(time.tv_sec as u64) + Duration::from_micros(time.tv_usec as u64)
+    };
+    Ok(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
 async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchResult<u64> {
