@@ -698,23 +698,23 @@ struct Applied {
 }
 
 /// Syncs the log once for a group of applied batches, then answers their waiters in
-/// order, then lets go of log segments that filled up.
+/// order, then lets go of log segments that filled up, and now and then commits the
+/// log's length (see [`wal`]).
 fn complete(db: &sled::Db, shared: &Shared, clock: &mut wal::SyncClock, group: Vec<Applied>) {
     let started = Instant::now();
     // Normally one segment; two when the group spans a segment change.
-    let mut segments: Vec<&Arc<wal::Segment>> = Vec::new();
+    let mut segments: Vec<Arc<wal::Segment>> = Vec::new();
     for logged in group.iter().filter_map(|batch| batch.logged.as_ref()) {
         if !segments
             .iter()
             .any(|seen| Arc::ptr_eq(seen, &logged.segment))
         {
-            segments.push(&logged.segment);
+            segments.push(Arc::clone(&logged.segment));
         }
     }
-    let full = !segments.is_empty() && clock.full_sync_due();
     let synced = segments
         .iter()
-        .try_for_each(|segment| segment.sync(full))
+        .try_for_each(|segment| segment.sync())
         .map_err(|source| WriteFailure::log("syncing the log", source));
     let added: u64 = group.iter().map(|batch| batch.added).sum();
     if added > 0 {
@@ -737,6 +737,13 @@ fn complete(db: &sled::Db, shared: &Shared, clock: &mut wal::SyncClock, group: V
     }
     for segment in retired {
         retire(db, &segment);
+    }
+    if !segments.is_empty() && clock.full_sync_due() {
+        for segment in &segments {
+            if let Err(error) = segment.commit_length() {
+                tracing::error!(%error, "committing the log's length failed");
+            }
+        }
     }
 }
 
@@ -1617,7 +1624,7 @@ mod tests {
             .start(LOG_SEGMENT_BYTES)
             .unwrap();
         let logged = log.append(&entries).unwrap();
-        logged.segment.sync(true).unwrap();
+        logged.segment.commit_length().unwrap();
     }
 
     fn stored(id: u64, text: &str) -> Message {

@@ -4,8 +4,9 @@
 //! wakes every idle pool thread for every write. At tens of thousands of commits per
 //! second that wake-up storm alone took a third of the server's CPU. So every batch
 //! applied to sled is also appended here, and a commit is durable once this file is
-//! synced: with `sync_file_range` (the call sled's own flush makes) and, at most every
-//! [`FULL_SYNC_INTERVAL`], with `fdatasync`, as sled's background flusher does. sled
+//! synced with `sync_file_range` (the call sled's own flush makes). Like sled's
+//! background flusher, the flusher also commits the file's length with `fdatasync` at
+//! most every [`FULL_SYNC_INTERVAL`], after answering, so that it delays nobody. sled
 //! itself is flushed only when a segment is retired; then the segment is deleted.
 //!
 //! A segment is `wal/<sequence, 16 hex digits>.log` holding records:
@@ -69,20 +70,18 @@ impl Segment {
         &self.path
     }
 
-    /// Makes everything appended so far durable. `full` also commits the file's length,
-    /// which `sync_file_range` alone does not. A failure breaks the log: after a failed
-    /// sync the kernel may have dropped the pages, so a record could be missing on disk
-    /// and replay would stop there, losing every later record even if it was synced.
-    pub fn sync(&self, full: bool) -> io::Result<()> {
-        let synced = if full {
-            self.file.sync_data()
-        } else {
-            sync_written_pages(&self.file)
-        };
-        if synced.is_err() {
-            self.broken.set();
-        }
-        synced
+    /// Writes everything appended so far to the disk. A failure breaks the log: after
+    /// a failed sync the kernel may have dropped the pages, so a record could be missing
+    /// on disk and replay would stop there, losing every later record even if it was
+    /// synced.
+    pub fn sync(&self) -> io::Result<()> {
+        self.broken.note(sync_written_pages(&self.file))
+    }
+
+    /// Also commits the file's length, which `sync_file_range` does not: without it an
+    /// OS crash may cut the file back to its last committed length.
+    pub fn commit_length(&self) -> io::Result<()> {
+        self.broken.note(self.file.sync_data())
     }
 }
 
@@ -94,6 +93,14 @@ struct Broken(AtomicBool);
 impl Broken {
     fn set(&self) {
         self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Passes a sync's result through, breaking the log if it failed.
+    fn note(&self, synced: io::Result<()>) -> io::Result<()> {
+        if synced.is_err() {
+            self.set();
+        }
+        synced
     }
 
     fn check(&self) -> io::Result<()> {
