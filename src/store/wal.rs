@@ -31,8 +31,8 @@ const WAL_DIR: &str = "wal";
 const SEGMENT_SUFFIX: &str = ".log";
 /// Length and checksum in front of every record.
 const HEADER_BYTES: usize = 8;
-/// How often a sync also commits the file's metadata (its length), matching sled's
-/// default `flush_every_ms`.
+/// How often the flusher commits the log's length, matching sled's default
+/// `flush_every_ms`.
 pub const FULL_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The key/value inserts of one record: one batch.
@@ -247,19 +247,31 @@ impl Wal {
         }
         self.active_len += self.buffer.len() as u64;
         let segment = Arc::clone(&self.active);
-        if self.active_len < self.segment_limit {
-            return Ok(Appended {
-                segment,
-                retired: None,
-            });
-        }
-        self.active = create_segment(&self.dir, self.next_sequence, &self.broken)?;
+        let retired = if self.active_len < self.segment_limit {
+            None
+        } else {
+            self.rotate()
+        };
+        Ok(Appended { segment, retired })
+    }
+
+    /// Moves to a new segment and returns the full one. The record that filled it is
+    /// written either way, so a failure here only lets the full segment grow; the next
+    /// append tries again.
+    fn rotate(&mut self) -> Option<Arc<Segment>> {
+        // Never retried under the same name: a failure may have left the file behind.
+        let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.active_len = 0;
-        Ok(Appended {
-            retired: Some(Arc::clone(&segment)),
-            segment,
-        })
+        match create_segment(&self.dir, sequence, &self.broken) {
+            Ok(next) => {
+                self.active_len = 0;
+                Some(std::mem::replace(&mut self.active, next))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot start a new log segment; the full one keeps growing");
+                None
+            }
+        }
     }
 
     /// Deletes every segment; only after sled was flushed with everything they hold.
