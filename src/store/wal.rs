@@ -115,26 +115,43 @@ impl Broken {
 
 #[cfg(target_os = "linux")]
 fn sync_written_pages(file: &File) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
         | libc::SYNC_FILE_RANGE_WRITE
         | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    match sync_file_range(file, flags) {
+        Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => file.sync_data(),
+        synced => synced,
+    }
+}
+
+/// Starts writing the dirty pages out without waiting, so that the disk works while the
+/// writer inserts the batch into sled; the flusher's sync then mostly finds them written.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File) -> io::Result<()> {
+    sync_file_range(file, libc::SYNC_FILE_RANGE_WRITE)
+}
+
+#[cfg(target_os = "linux")]
+fn sync_file_range(file: &File, flags: libc::c_uint) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
     // SAFETY: the descriptor belongs to `file`, which outlives the call; offset 0 with
     // length 0 means "to the end of the file"; no memory is passed.
     let result = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) };
     if result == 0 {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
-    let error = io::Error::last_os_error();
-    if error.raw_os_error() == Some(libc::ENOSYS) {
-        return file.sync_data();
-    }
-    Err(error)
 }
 
 #[cfg(not(target_os = "linux"))]
 fn sync_written_pages(file: &File) -> io::Result<()> {
     file.sync_data()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File) -> io::Result<()> {
+    Ok(())
 }
 
 /// Where [`Wal::append`] put a record.
@@ -246,6 +263,10 @@ impl Wal {
             return Err(error);
         }
         self.active_len += self.buffer.len() as u64;
+        if let Err(error) = start_writeback(&self.active.file) {
+            // Only an early start was lost; the flusher's sync reports real trouble.
+            tracing::debug!(%error, "cannot start writing the log out early");
+        }
         let segment = Arc::clone(&self.active);
         let retired = if self.active_len < self.segment_limit {
             None
