@@ -22,7 +22,7 @@ pub use namespace::{Broadcast, Handlers, Namespace};
 use packet::PartialBinary;
 pub use packet::{Packet, PacketError, PacketType, placeholder};
 pub use socket::{
-    AckError, AckResponder, Args, DisconnectReason, EncodedArg, Event, Outgoing, Socket,
+    AckError, AckResponder, Args, DisconnectReason, EncodedArg, Envelope, Event, Outgoing, Socket,
 };
 
 pub(crate) fn random_id() -> String {

@@ -6,8 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
-use super::packet::PacketType;
-use super::socket::{AckResponder, DisconnectReason, Event, Outgoing, Socket};
+use super::socket::{AckResponder, DisconnectReason, Envelope, Event, Outgoing, Socket};
 
 type ConnectHandler = Arc<dyn Fn(&Arc<Socket>, Value) + Send + Sync>;
 type EventHandler = Arc<dyn Fn(&Arc<Socket>, Event, Option<AckResponder>) + Send + Sync>;
@@ -189,7 +188,7 @@ impl Broadcast<'_> {
 
     /// Sends the event; returns how many sockets it was queued for.
     pub fn emit(self, event: &str, args: impl Outgoing) -> usize {
-        let frames = args.into_frames(PacketType::Event, self.namespace.name(), None, Some(event));
+        let frames = args.into_frames(Envelope::event(self.namespace.name(), event, None));
         let rooms = read(&self.namespace.rooms);
         let Some(members) = rooms.get(self.room.as_str()) else {
             return 0;

@@ -66,37 +66,61 @@ impl Args {
     }
 }
 
+/// Everything of an outgoing event or ack except its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    kind: PacketType,
+    namespace: &'a str,
+    ack_id: Option<u64>,
+    /// The event's name; None for an ack.
+    event: Option<&'a str>,
+}
+
+impl<'a> Envelope<'a> {
+    /// An event, with the id of the ack the client should send when there is one.
+    pub fn event(namespace: &'a str, event: &'a str, ack_id: Option<u64>) -> Envelope<'a> {
+        Envelope {
+            kind: PacketType::Event,
+            namespace,
+            ack_id,
+            event: Some(event),
+        }
+    }
+
+    /// The answer to the client's event `ack_id`.
+    pub fn ack(namespace: &'a str, ack_id: u64) -> Envelope<'a> {
+        Envelope {
+            kind: PacketType::Ack,
+            namespace,
+            ack_id: Some(ack_id),
+            event: None,
+        }
+    }
+}
+
 /// What an event or an ack can carry: [`Args`], or one [`EncodedArg`].
 pub trait Outgoing {
-    /// Encodes an event (named `event`) or an ack carrying these arguments into the
-    /// frames to send.
-    fn into_frames(
-        self,
-        kind: PacketType,
-        namespace: &str,
-        ack_id: Option<u64>,
-        event: Option<&str>,
-    ) -> Vec<Frame>;
+    /// Encodes these arguments in `envelope` into the frames to send.
+    fn into_frames(self, envelope: Envelope<'_>) -> Vec<Frame>;
 }
 
 impl Outgoing for Args {
-    fn into_frames(
-        self,
-        kind: PacketType,
-        namespace: &str,
-        ack_id: Option<u64>,
-        event: Option<&str>,
-    ) -> Vec<Frame> {
+    fn into_frames(self, envelope: Envelope<'_>) -> Vec<Frame> {
         let mut values = self.values;
-        if let Some(event) = event {
+        if let Some(event) = envelope.event {
             values.insert(0, Value::String(event.to_owned()));
         }
-        let binary_kind = match (kind, self.attachments.is_empty()) {
+        let binary_kind = match (envelope.kind, self.attachments.is_empty()) {
             (PacketType::Event, false) => PacketType::BinaryEvent,
             (PacketType::Ack, false) => PacketType::BinaryAck,
             (kind, _) => kind,
         };
-        let mut packet = Packet::new(binary_kind, namespace, ack_id, Some(Value::Array(values)));
+        let mut packet = Packet::new(
+            binary_kind,
+            envelope.namespace,
+            envelope.ack_id,
+            Some(Value::Array(values)),
+        );
         packet.attachments = self.attachments.len();
         let mut frames = Vec::with_capacity(1 + self.attachments.len());
         frames.push(Frame::text_message(&packet.encode()));
@@ -118,17 +142,17 @@ impl EncodedArg {
 }
 
 impl Outgoing for EncodedArg {
-    fn into_frames(
-        self,
-        kind: PacketType,
-        namespace: &str,
-        ack_id: Option<u64>,
-        event: Option<&str>,
-    ) -> Vec<Frame> {
+    fn into_frames(self, envelope: Envelope<'_>) -> Vec<Frame> {
         let mut out = Vec::with_capacity(self.0.len() + 32);
-        encode_header(kind, namespace, 0, ack_id, &mut out);
+        encode_header(
+            envelope.kind,
+            envelope.namespace,
+            0,
+            envelope.ack_id,
+            &mut out,
+        );
         out.push(b'[');
-        if let Some(event) = event {
+        if let Some(event) = envelope.event {
             // Writing a str into memory cannot fail.
             let _ = serde_json::to_writer(&mut out, event);
             out.push(b',');
@@ -202,7 +226,7 @@ impl Socket {
     }
 
     pub fn emit(&self, event: &str, args: impl Outgoing) -> bool {
-        let frames = args.into_frames(PacketType::Event, self.namespace.name(), None, Some(event));
+        let frames = args.into_frames(Envelope::event(self.namespace.name(), event, None));
         self.send_frames(&frames)
     }
 
@@ -216,12 +240,7 @@ impl Socket {
         let ack_id = self.next_ack_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = oneshot::channel();
         self.acks().insert(ack_id, sender);
-        let frames = args.into_frames(
-            PacketType::Event,
-            self.namespace.name(),
-            Some(ack_id),
-            Some(event),
-        );
+        let frames = args.into_frames(Envelope::event(self.namespace.name(), event, Some(ack_id)));
         if !self.send_frames(&frames) {
             self.acks().remove(&ack_id);
             return Err(AckError::Disconnected);
@@ -296,12 +315,7 @@ impl AckResponder {
     }
 
     pub fn send(self, args: impl Outgoing) {
-        let frames = args.into_frames(
-            PacketType::Ack,
-            self.socket.namespace.name(),
-            Some(self.ack_id),
-            None,
-        );
+        let frames = args.into_frames(Envelope::ack(self.socket.namespace.name(), self.ack_id));
         self.socket.send_frames(&frames);
     }
 }
@@ -323,18 +337,15 @@ mod tests {
             text: "quote \" and ünïcode",
         };
         let value = json!({"ok": true, "text": "quote \" and ünïcode"});
-        let cases = [
-            (PacketType::Event, "/", None, Some("message")),
-            (PacketType::Event, "/admin", Some(12), Some("message")),
-            (PacketType::Ack, "/", Some(7), None),
+        let envelopes = [
+            Envelope::event("/", "message", None),
+            Envelope::event("/admin", "message", Some(12)),
+            Envelope::ack("/", 7),
         ];
-        for (kind, namespace, ack_id, event) in cases {
-            let encoded = EncodedArg::of(&reply)
-                .unwrap()
-                .into_frames(kind, namespace, ack_id, event);
-            let from_value =
-                Args::json(vec![value.clone()]).into_frames(kind, namespace, ack_id, event);
-            assert_eq!(encoded, from_value, "{kind:?} {namespace} {ack_id:?}");
+        for envelope in envelopes {
+            let encoded = EncodedArg::of(&reply).unwrap().into_frames(envelope);
+            let from_value = Args::json(vec![value.clone()]).into_frames(envelope);
+            assert_eq!(encoded, from_value, "{envelope:?}");
         }
     }
 }
