@@ -542,7 +542,6 @@ impl Chat {
     }
 }
 
-/// A message as it travels to clients.
 /// The ack of a stored `send_message`.
 #[derive(Serialize)]
 struct SendReply<'a> {
