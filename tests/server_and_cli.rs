@@ -346,6 +346,48 @@ fn engine_io_errors_and_cross_origin_rules() {
     assert_eq!(foreign_websocket.status, 403);
 }
 
+/// A long-polling client that closes its session while no GET is waiting (its GET and
+/// its POST can cross) still gets the clean ending: the next GET answers the noop, and
+/// only the one after that finds the session gone.
+#[test]
+fn a_polling_session_closed_by_its_client_ends_with_a_noop_then_is_gone() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_parley(data.path(), &[]);
+    let handshake = http(
+        &server.url,
+        "GET",
+        "/socket.io/?EIO=4&transport=polling",
+        &[],
+        b"",
+    );
+    assert_eq!(handshake.status, 200);
+    let sid = handshake
+        .body
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no sid in {}", handshake.body))
+        .to_owned();
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+
+    let closed = http(&server.url, "POST", &path, &[], b"1");
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    let after_post = http(&server.url, "POST", &path, &[], b"4hello");
+    assert_eq!(
+        after_post.status, 400,
+        "nothing is delivered after the close"
+    );
+    let last_poll = http(&server.url, "GET", &path, &[], b"");
+    assert_eq!(
+        (last_poll.status, last_poll.body.as_str()),
+        (200, "6"),
+        "the poll after the close ends it cleanly"
+    );
+    let gone = http(&server.url, "GET", &path, &[], b"");
+    assert_eq!(gone.status, 400);
+    assert!(gone.body.contains("\"code\":1"), "{}", gone.body);
+}
+
 #[test]
 fn an_unusable_data_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,11 @@ impl Default for EngineConfig {
 
 /// The layer above Engine.IO. Callbacks run on the connection's task and must not
 /// block; anything slow is spawned.
+/// How long a long-polling session that the client closed stays known when no GET was
+/// waiting: its next GET (often already on its way) gets the `noop` that ends the
+/// session cleanly rather than an "unknown sid" error.
+const FINAL_POLL_GRACE: Duration = Duration::from_secs(1);
+
 pub trait EngineHandler: Send + Sync + 'static {
     fn on_open(&self, session: &Arc<Session>);
     fn on_message(&self, session: &Arc<Session>, payload: Payload);
@@ -316,7 +321,6 @@ impl Engine {
             _ = heartbeat => {}
             _ = session.wait_closed() => {}
         }
-        self.sessions().remove(session.sid());
         let reason = session
             .close_reason()
             .unwrap_or(CloseReason::TransportError);
@@ -325,7 +329,22 @@ impl Engine {
             reason = reason.as_str(),
             "session closed"
         );
+        let awaits_final_poll =
+            reason == CloseReason::TransportClose && session.transport() == TransportKind::Polling;
+        if !awaits_final_poll {
+            self.forget(&session);
+        }
         self.handler.on_close(&session, reason);
+        if awaits_final_poll {
+            // A GET that ends the session forgets it at once (see `polling`).
+            tokio::time::sleep(FINAL_POLL_GRACE).await;
+            self.forget(&session);
+        }
+    }
+
+    /// Makes the session's id unknown to later requests.
+    fn forget(&self, session: &Session) {
+        self.sessions().remove(session.sid());
     }
 
     /// Acts on one packet from the client, whichever transport carried it.
@@ -334,9 +353,6 @@ impl Engine {
             Incoming::Pong(_) => session.record_pong(),
             Incoming::Message(payload) => self.handler.on_message(session, payload),
             Incoming::Close => {
-                // Forgotten at once, so a request racing the cleanup already gets
-                // "unknown sid".
-                self.sessions().remove(session.sid());
                 session.close(CloseReason::TransportClose);
             }
             Incoming::Ping(data) => {

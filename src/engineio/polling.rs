@@ -49,7 +49,17 @@ pub(super) async fn request(
         direction,
     };
     match direction {
-        PollDirection::Get => poll(&session).await,
+        PollDirection::Get => {
+            let response = poll(&session).await;
+            // This GET carried the end of the session (its close packet, or the noop
+            // after the client's own close): any later request is for an unknown sid.
+            if session.is_closed() {
+                engine.forget(&session);
+            }
+            response
+        }
+        // Whatever the client still sends after its session ended is not delivered.
+        PollDirection::Post if session.is_closed() => EngineError::BadRequest.into_response(),
         PollDirection::Post => post(engine, request, &session).await,
     }
 }
