@@ -302,19 +302,24 @@ impl Engine {
     /// cleans up once the session ended for whatever reason.
     async fn supervise(self: Arc<Self>, session: Arc<Session>) {
         let heartbeat = async {
+            let mut ping_at = tokio::time::Instant::now() + self.config.ping_interval;
             loop {
-                tokio::time::sleep(self.config.ping_interval).await;
+                tokio::time::sleep_until(ping_at).await;
                 if !session.send(Frame::ping()) {
                     return;
                 }
-                // The timeout clock starts when the ping is queued, not when a poll
-                // carries it, and the next ping is scheduled from the pong, as the
-                // reference server does.
-                let answered = tokio::time::timeout(self.config.ping_timeout, session.pong());
+                // The timeout clock starts when the ping is due, not when a poll carries
+                // it, and the next ping is scheduled from the pong, as the reference
+                // server does. Deadlines rather than durations: the timer's rounding
+                // must not add up, so a client that waited pingInterval + pingTimeout
+                // finds its silent session closed.
+                let answered =
+                    tokio::time::timeout_at(ping_at + self.config.ping_timeout, session.pong());
                 if answered.await.is_err() {
                     session.close(CloseReason::PingTimeout);
                     return;
                 }
+                ping_at = tokio::time::Instant::now() + self.config.ping_interval;
             }
         };
         tokio::select! {
