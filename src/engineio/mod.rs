@@ -54,13 +54,13 @@ impl Default for EngineConfig {
     }
 }
 
-/// The layer above Engine.IO. Callbacks run on the connection's task and must not
-/// block; anything slow is spawned.
 /// How long a long-polling session that the client closed stays known when no GET was
 /// waiting: its next GET (often already on its way) gets the `noop` that ends the
 /// session cleanly rather than an "unknown sid" error.
 const FINAL_POLL_GRACE: Duration = Duration::from_secs(1);
 
+/// The layer above Engine.IO. Callbacks run on the connection's task and must not
+/// block; anything slow is spawned.
 pub trait EngineHandler: Send + Sync + 'static {
     fn on_open(&self, session: &Arc<Session>);
     fn on_message(&self, session: &Arc<Session>, payload: Payload);
@@ -341,8 +341,13 @@ impl Engine {
         }
         self.handler.on_close(&session, reason);
         if awaits_final_poll {
-            // A GET that ends the session forgets it at once (see `polling`).
-            tokio::time::sleep(FINAL_POLL_GRACE).await;
+            // A GET that ends the session forgets it at once (see `polling`); a
+            // shutdown, which waits until every session is forgotten, does not wait
+            // for that GET.
+            tokio::select! {
+                _ = tokio::time::sleep(FINAL_POLL_GRACE) => {}
+                _ = self.stopping.wait() => {}
+            }
             self.forget(&session);
         }
     }
