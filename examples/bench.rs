@@ -29,6 +29,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -1245,11 +1247,11 @@ async fn history(target: &Target, probe: &Probe, opts: HistoryOpts) -> Result<()
     let mut samples: [Vec<u32>; 3] = Default::default();
     let mut returned = [0u64; 3];
     let mut short = 0u64;
-    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut random = SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
     let window = CpuWindow::start(probe);
     for i in 0..opts.requests {
         let kind = i % kinds.len();
-        let cursor = first + random.next() % (last - first + 1);
+        let cursor = random.random_range(first..=last);
         let payload = match kind {
             0 => json!({"room": opts.room, "limit": opts.limit}),
             1 => json!({"room": opts.room, "before": cursor, "limit": opts.limit}),
@@ -1363,18 +1365,6 @@ async fn fill_room(target: &Target, probe: &Probe, opts: &HistoryOpts) -> Result
         acked() as f64 / cpu.wall_s
     );
     Ok(())
-}
-
-/// Small deterministic PRNG for history cursors.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Prints `count` messages of one room as JSON lines, ids ending now.

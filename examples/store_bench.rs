@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parley::model::{MessageText, RoomName, SenderName};
 use parley::store::{NewMessage, PageQuery, Store};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -132,8 +134,8 @@ fn fill(store: &Store, count: u64) -> BenchResult<(u64, u64)> {
 
 async fn paging(store: &Store, first_id: u64, last_id: u64) -> BenchResult<()> {
     let room = RoomName::parse("big")?;
-    let mut random = Xorshift(0x9e37_79b9_7f4a_7c15);
-    let mut span = || first_id + 1 + random.next() % (last_id - first_id - 1);
+    let mut random = SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
+    let mut span = || random.random_range(first_id + 1..=last_id - 1);
     println!("\npaging in `big`, limit 50, 2000 calls each (through spawn_blocking)");
     println!("| query | p50 µs | p99 µs |");
     println!("|---|---:|---:|");
@@ -167,17 +169,5 @@ fn query(before: Option<u64>, after: Option<u64>) -> PageQuery {
         before,
         after,
         limit: 50,
-    }
-}
-
-/// A tiny deterministic generator, so the bench needs no extra dependency.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
