@@ -854,19 +854,35 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
     let leftovers =
         wal::Leftovers::find(dir).map_err(|source| log_error("opening the log", source))?;
     let mut replayed = 0usize;
+    // The largest value the log holds for each counter, written once at the end.
+    let mut counters = [(META_LAST_ID, None), (META_COUNT, None)];
     for path in leftovers.paths() {
         let records =
             wal::read_segment(path).map_err(|source| log_error("reading the log", source))?;
         for entries in records {
             for (key, value) in entries {
-                if !is_counter_behind(trees, &key, &value)? {
-                    trees
-                        .messages
-                        .insert(key, value)
-                        .map_err(sled_err("replaying the log"))?;
+                match counters
+                    .iter_mut()
+                    .find(|(counter, _)| *counter == key.as_slice())
+                {
+                    Some((_, largest)) => {
+                        let logged = decode_u64(&key, &value)?;
+                        *largest = Some(largest.map_or(logged, |seen: u64| seen.max(logged)));
+                    }
+                    None => {
+                        trees
+                            .messages
+                            .insert(key, value)
+                            .map_err(sled_err("replaying the log"))?;
+                    }
                 }
             }
             replayed += 1;
+        }
+    }
+    for (counter, logged) in counters {
+        if let Some(logged) = logged {
+            raise_counter(trees, counter, logged)?;
         }
     }
     if replayed > 0 {
@@ -879,21 +895,24 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
     Ok(leftovers)
 }
 
-/// Whether `key` is a counter that sled already holds a larger value of. Counters only
+/// Sets a counter to `value` unless sled already holds a larger one. Counters only
 /// grow, and sled may have flushed later batches than the log kept (its background
-/// flush runs on its own), so replaying an older counter would move it back.
-fn is_counter_behind(trees: &Trees, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
-    if key != META_LAST_ID && key != META_COUNT {
-        return Ok(false);
-    }
+/// flush runs on its own), so an older logged value must not move it back.
+fn raise_counter(trees: &Trees, counter: &[u8], value: u64) -> Result<(), StoreError> {
     let stored = trees
         .messages
-        .get(key)
+        .get(counter)
         .map_err(sled_err("replaying the log"))?;
-    match stored {
-        Some(stored) => Ok(decode_u64(key, &stored)? > decode_u64(key, value)?),
-        None => Ok(false),
+    if let Some(stored) = stored
+        && decode_u64(counter, &stored)? >= value
+    {
+        return Ok(());
     }
+    trees
+        .messages
+        .insert(counter, &value.to_be_bytes())
+        .map_err(sled_err("replaying the log"))?;
+    Ok(())
 }
 
 fn lock_dir(dir: &Path) -> Result<File, StoreError> {
