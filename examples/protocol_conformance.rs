@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use parley::config::CorsPolicy;
+use parley::cors::CorsPolicy;
 use parley::engineio::{CloseReason, Engine, EngineConfig, EngineHandler, Frame, Payload, Session};
 use parley::server::{Router, accept_until, shutdown_signal};
 use parley::socketio::{Args, Handlers, SocketIo};

@@ -2,7 +2,7 @@
 //! TOML file, merged into one [`Config`]. A flag beats the environment, which beats
 //! the file, which beats the built-in default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::chat::ChatLimits;
+use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
 
 #[derive(Debug, Parser)]
@@ -46,6 +47,16 @@ pub enum Command {
     },
 }
 
+/// Where Parley listens when nothing says otherwise: this machine only.
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5000);
+const DEFAULT_DATA_DIR: &str = "parley-data";
+const DEFAULT_LOG_LEVEL: &str = "info";
+
+/// A flag's help with its built-in default, taken from where the default lives.
+fn with_default(help: &str, default: impl std::fmt::Display) -> String {
+    format!("{help} [default: {default}]")
+}
+
 /// Flags of the server. Every one is optional here so that the environment, the
 /// config file and the defaults can fill in what the command line leaves out.
 #[derive(Debug, Args, Default, Clone)]
@@ -53,11 +64,11 @@ pub struct ServeArgs {
     /// TOML config file (see config.example.toml).
     #[arg(long, env = "PARLEY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:5000].
-    #[arg(long, env = "PARLEY_LISTEN", value_name = "ADDR")]
+    #[arg(long, env = "PARLEY_LISTEN", value_name = "ADDR",
+        help = with_default("Address to listen on", DEFAULT_LISTEN))]
     pub listen: Option<SocketAddr>,
-    /// Where messages are stored [default: ./parley-data].
-    #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR")]
+    #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR",
+        help = with_default("Where messages are stored", DEFAULT_DATA_DIR))]
     pub data_dir: Option<PathBuf>,
     /// Origin allowed for cross-origin requests; repeat for several, `*` for any
     /// [default: same origin only].
@@ -68,17 +79,17 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origin: Vec<String>,
-    /// Milliseconds between heartbeats [default: 25000].
-    #[arg(long, env = "PARLEY_PING_INTERVAL", value_name = "MS")]
+    #[arg(long, env = "PARLEY_PING_INTERVAL", value_name = "MS",
+        help = with_default("Milliseconds between heartbeats", EngineConfig::default().ping_interval.as_millis()))]
     pub ping_interval: Option<u64>,
-    /// Milliseconds to wait for a heartbeat answer [default: 20000].
-    #[arg(long, env = "PARLEY_PING_TIMEOUT", value_name = "MS")]
+    #[arg(long, env = "PARLEY_PING_TIMEOUT", value_name = "MS",
+        help = with_default("Milliseconds to wait for a heartbeat answer", EngineConfig::default().ping_timeout.as_millis()))]
     pub ping_timeout: Option<u64>,
-    /// Largest request body or frame in bytes [default: 1000000].
-    #[arg(long, env = "PARLEY_MAX_PAYLOAD", value_name = "BYTES")]
+    #[arg(long, env = "PARLEY_MAX_PAYLOAD", value_name = "BYTES",
+        help = with_default("Largest request body or frame in bytes", EngineConfig::default().max_payload))]
     pub max_payload: Option<usize>,
-    /// Longest message text in characters [default: 4000].
-    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS")]
+    #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS",
+        help = with_default("Longest message text in characters", ChatLimits::default().max_text_chars))]
     pub max_text_chars: Option<usize>,
     /// Requests per second one connection may make; 0 for no limit [default: 0].
     #[arg(long, env = "PARLEY_RATE_LIMIT", value_name = "PER_SECOND")]
@@ -86,14 +97,14 @@ pub struct ServeArgs {
     /// Requests one connection may make in a burst above the rate [default: 2 × rate].
     #[arg(long, env = "PARLEY_RATE_BURST", value_name = "COUNT")]
     pub rate_burst: Option<u32>,
-    /// Rooms one connection may be in at once [default: 100].
-    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_SOCKET", value_name = "COUNT")]
+    #[arg(long, env = "PARLEY_MAX_ROOMS_PER_SOCKET", value_name = "COUNT",
+        help = with_default("Rooms one connection may be in at once", ChatLimits::default().max_rooms_per_socket))]
     pub max_rooms_per_socket: Option<usize>,
-    /// Open connections at most; further ones are refused with 503 [default: 10000].
-    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", value_name = "COUNT")]
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", value_name = "COUNT",
+        help = with_default("Open connections at most; further ones are refused with 503", EngineConfig::default().max_sessions))]
     pub max_connections: Option<usize>,
-    /// Log filter, e.g. `info` or `parley=debug` [default: info; RUST_LOG also works].
-    #[arg(long, env = "PARLEY_LOG_LEVEL", value_name = "FILTER")]
+    #[arg(long, env = "PARLEY_LOG_LEVEL", value_name = "FILTER",
+        help = with_default("Log filter, e.g. `info` or `parley=debug`; RUST_LOG also works", DEFAULT_LOG_LEVEL))]
     pub log_level: Option<String>,
 }
 
@@ -132,14 +143,6 @@ pub enum ConfigError {
     Invalid { key: &'static str, reason: String },
 }
 
-/// Which origins may talk to Parley from another site.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsPolicy {
-    SameOrigin,
-    AnyOrigin,
-    AllowList(Vec<String>),
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -162,16 +165,23 @@ impl Config {
         } else {
             args.cors_origin.clone()
         };
-        let ping_interval = args.ping_interval.or(file.ping_interval).unwrap_or(25_000);
-        let ping_timeout = args.ping_timeout.or(file.ping_timeout).unwrap_or(20_000);
-        let max_payload = args.max_payload.or(file.max_payload).unwrap_or(1_000_000);
-        require_positive("ping_interval", ping_interval as usize)?;
-        require_positive("ping_timeout", ping_timeout as usize)?;
+        let engine = EngineConfig::default();
+        let chat = ChatLimits::default();
+        let ping_interval = args.ping_interval.or(file.ping_interval);
+        let ping_timeout = args.ping_timeout.or(file.ping_timeout);
+        let ping_interval = ping_interval.map_or(engine.ping_interval, Duration::from_millis);
+        let ping_timeout = ping_timeout.map_or(engine.ping_timeout, Duration::from_millis);
+        let max_payload = args
+            .max_payload
+            .or(file.max_payload)
+            .unwrap_or(engine.max_payload);
+        require_positive("ping_interval", ping_interval.as_millis() as usize)?;
+        require_positive("ping_timeout", ping_timeout.as_millis() as usize)?;
         require_positive("max_payload", max_payload)?;
         let max_text_chars = args
             .max_text_chars
             .or(file.max_text_chars)
-            .unwrap_or(crate::model::DEFAULT_MAX_TEXT_CHARS);
+            .unwrap_or(chat.max_text_chars);
         require_positive("max_text_chars", max_text_chars)?;
         if max_text_chars > crate::model::TEXT_CHARS_CEILING {
             return Err(ConfigError::Invalid {
@@ -187,30 +197,30 @@ impl Config {
         let max_rooms_per_socket = args
             .max_rooms_per_socket
             .or(file.max_rooms_per_socket)
-            .unwrap_or(100);
+            .unwrap_or(chat.max_rooms_per_socket);
         require_positive("max_rooms_per_socket", max_rooms_per_socket)?;
         let max_connections = args
             .max_connections
             .or(file.max_connections)
-            .unwrap_or(10_000);
+            .unwrap_or(engine.max_sessions);
         require_positive("max_connections", max_connections)?;
         Ok(Config {
-            listen: args
-                .listen
-                .or(file.listen)
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 5000))),
+            listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             data_dir: args
                 .data_dir
                 .clone()
                 .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("parley-data")),
-            cors: cors_policy(origins)?,
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            cors: CorsPolicy::from_origins(origins).map_err(|reason| ConfigError::Invalid {
+                key: "cors_origin",
+                reason,
+            })?,
             engine: EngineConfig {
-                ping_interval: Duration::from_millis(ping_interval),
-                ping_timeout: Duration::from_millis(ping_timeout),
+                ping_interval,
+                ping_timeout,
                 max_payload,
                 max_sessions: max_connections,
-                ..EngineConfig::default()
+                ..engine
             },
             chat: ChatLimits {
                 max_text_chars,
@@ -221,7 +231,7 @@ impl Config {
                 .log_level
                 .clone()
                 .or(file.log_level)
-                .unwrap_or_else(|| "info".to_owned()),
+                .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
         })
     }
 }
@@ -234,25 +244,6 @@ fn require_positive(key: &'static str, value: usize) -> Result<(), ConfigError> 
         });
     }
     Ok(())
-}
-
-fn cors_policy(origins: Vec<String>) -> Result<CorsPolicy, ConfigError> {
-    if origins.is_empty() {
-        return Ok(CorsPolicy::SameOrigin);
-    }
-    if origins.iter().any(|origin| origin == "*") {
-        return Ok(CorsPolicy::AnyOrigin);
-    }
-    for origin in &origins {
-        let scheme_ok = origin.starts_with("http://") || origin.starts_with("https://");
-        if !scheme_ok || origin.ends_with('/') {
-            return Err(ConfigError::Invalid {
-                key: "cors_origin",
-                reason: format!("{origin:?} is not an origin like https://chat.example.com"),
-            });
-        }
-    }
-    Ok(CorsPolicy::AllowList(origins))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -332,19 +323,14 @@ mod tests {
             error.to_string(),
             "invalid value for max_payload: must be greater than 0"
         );
-        let error = cors_policy(vec!["example.com".into()]).unwrap_err();
-        assert!(error.to_string().contains("cors_origin"));
-    }
-
-    #[test]
-    fn a_star_allows_any_origin() {
+        let error = Config::load(&ServeArgs {
+            cors_origin: vec!["example.com".into()],
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
         assert_eq!(
-            cors_policy(vec!["https://a.example".into(), "*".into()]).unwrap(),
-            CorsPolicy::AnyOrigin
-        );
-        assert_eq!(
-            cors_policy(vec!["https://a.example".into()]).unwrap(),
-            CorsPolicy::AllowList(vec!["https://a.example".into()])
+            error.to_string(),
+            "invalid value for cors_origin: \"example.com\" is not an origin like https://chat.example.com"
         );
     }
 }

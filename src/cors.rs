@@ -8,8 +8,37 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
-use crate::config::CorsPolicy;
-use crate::engineio::HttpResponse;
+use crate::server::HttpResponse;
+
+/// Which origins may talk to Parley from another site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsPolicy {
+    SameOrigin,
+    AnyOrigin,
+    AllowList(Vec<String>),
+}
+
+impl CorsPolicy {
+    /// The policy for the configured origins: none means same origin only, `*` any;
+    /// otherwise each must be an origin like `https://chat.example.com`.
+    pub fn from_origins(origins: Vec<String>) -> Result<CorsPolicy, String> {
+        if origins.is_empty() {
+            return Ok(CorsPolicy::SameOrigin);
+        }
+        if origins.iter().any(|origin| origin == "*") {
+            return Ok(CorsPolicy::AnyOrigin);
+        }
+        for origin in &origins {
+            let scheme_ok = origin.starts_with("http://") || origin.starts_with("https://");
+            if !scheme_ok || origin.ends_with('/') {
+                return Err(format!(
+                    "{origin:?} is not an origin like https://chat.example.com"
+                ));
+            }
+        }
+        Ok(CorsPolicy::AllowList(origins))
+    }
+}
 
 /// What the cross-origin rules say about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +122,23 @@ pub fn preflight(verdict: &Verdict, request_headers: &HeaderMap) -> HttpResponse
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_star_allows_any_origin() {
+        assert_eq!(
+            CorsPolicy::from_origins(vec!["https://a.example".into(), "*".into()]).unwrap(),
+            CorsPolicy::AnyOrigin
+        );
+        assert_eq!(
+            CorsPolicy::from_origins(vec!["https://a.example".into()]).unwrap(),
+            CorsPolicy::AllowList(vec!["https://a.example".into()])
+        );
+        assert_eq!(
+            CorsPolicy::from_origins(Vec::new()).unwrap(),
+            CorsPolicy::SameOrigin
+        );
+        assert!(CorsPolicy::from_origins(vec!["https://a.example/".into()]).is_err());
+    }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

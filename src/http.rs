@@ -19,10 +19,11 @@ use rust_embed::RustEmbed;
 use serde_json::{Value, json};
 
 use crate::chat::{Chat, ChatError};
-use crate::config::CorsPolicy;
-use crate::cors::{self, Verdict};
-use crate::engineio::{Engine, EngineError, HttpResponse};
+use crate::cors::{self, CorsPolicy, Verdict};
+use crate::engineio::{Engine, EngineError};
+use crate::error::ErrorCode;
 use crate::metrics;
+use crate::server::HttpResponse;
 use crate::socketio::Namespace;
 
 #[derive(RustEmbed)]
@@ -92,11 +93,15 @@ impl App {
         let mut response = match *request.method() {
             Method::OPTIONS => return cors::preflight(&verdict, request.headers()),
             _ if verdict == Verdict::Denied => {
-                error_json(StatusCode::FORBIDDEN, "invalid", "origin not allowed")
+                error_json(ErrorCode::Forbidden, "origin not allowed")
             }
             Method::POST => self.post_message(request, room).await,
             Method::GET => self.get_messages(&request, room).await,
-            _ => error_json(StatusCode::METHOD_NOT_ALLOWED, "invalid", "use GET or POST"),
+            _ => {
+                let mut response = error_json(ErrorCode::Invalid, "use GET or POST");
+                *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+                response
+            }
         };
         cors::decorate(&verdict, &mut response);
         response
@@ -108,8 +113,7 @@ impl App {
             Ok(body) => body.to_bytes(),
             Err(_) => {
                 return error_json(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
+                    ErrorCode::TooLarge,
                     &format!("the request body is larger than {limit} bytes"),
                 );
             }
@@ -143,11 +147,7 @@ impl App {
                 json_response(status, &json!({"message": appended.message}))
             }
             Ok(Err(error)) => chat_error_response(&error),
-            Err(_) => error_json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server is shutting down",
-            ),
+            Err(_) => error_json(ErrorCode::Unavailable, "the server is shutting down"),
         }
     }
 
@@ -368,17 +368,16 @@ fn percent_decode(segment: &str) -> String {
 }
 
 fn chat_error_response(error: &ChatError) -> HttpResponse {
-    let status = match error.code() {
-        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "internal" => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    json_response(status, &json!({"error": error.to_json()}))
+    json_response(
+        error.code().http_status(),
+        &json!({"error": error.to_json()}),
+    )
 }
 
-fn error_json(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+/// `{error: {code, message}}` with the code's status.
+fn error_json(code: ErrorCode, message: &str) -> HttpResponse {
     json_response(
-        status,
+        code.http_status(),
         &json!({"error": {"code": code, "message": message}}),
     )
 }
@@ -440,12 +439,17 @@ mod tests {
     }
 
     #[test]
-    fn invalid_fields_are_bad_requests() {
+    fn chat_errors_answer_with_their_code_status() {
+        let error = ChatError::BadPayload("room is required".into());
+        assert_eq!(
+            chat_error_response(&error).status(),
+            StatusCode::BAD_REQUEST
+        );
         let error =
             ChatError::from(crate::model::MessageText::parse(&"x".repeat(5), 4).unwrap_err());
         assert_eq!(
             chat_error_response(&error).status(),
-            StatusCode::BAD_REQUEST
+            StatusCode::PAYLOAD_TOO_LARGE
         );
         assert_eq!(
             chat_error_response(&ChatError::Busy).status(),

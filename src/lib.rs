@@ -10,8 +10,8 @@ pub mod chat;
 pub mod config;
 pub mod cors;
 pub mod engineio;
+pub mod error;
 pub mod http;
-pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod server;
@@ -54,7 +54,7 @@ pub enum ServeError {
 /// Engine.IO close and flushes the store. Prints `listening on http://ADDR` on stdout
 /// once the port is bound (port 0 picks a free one).
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-    if config.cors == config::CorsPolicy::AnyOrigin {
+    if config.cors == cors::CorsPolicy::AnyOrigin {
         tracing::warn!(
             "cors_origin is \"*\": any web site may use this server from a visitor's browser"
         );

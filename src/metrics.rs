@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::chat::{Chat, ERROR_CODES};
+use crate::chat::Chat;
 use crate::engineio::Engine;
 use crate::socketio::Namespace;
 use crate::store::FLUSH_BUCKETS_US;
@@ -60,12 +60,8 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         "counter",
         "Rejected requests by error code.",
     );
-    for (code, count) in ERROR_CODES.iter().zip(&stats.errors) {
-        let _ = writeln!(
-            out,
-            "parley_errors_total{{code=\"{code}\"}} {}",
-            count.load(Ordering::Relaxed)
-        );
+    for (code, count) in stats.errors() {
+        let _ = writeln!(out, "parley_errors_total{{code=\"{code}\"}} {count}");
     }
 
     let flushes = store.stats();

@@ -18,6 +18,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::error::ErrorCode;
+
 /// Longest room name, in characters.
 pub const MAX_ROOM_CHARS: usize = 128;
 /// Longest sender name, in characters (after trimming).
@@ -71,12 +73,12 @@ pub enum ValidationError {
 impl ValidationError {
     /// The wire error code: an over-long message text is `too_large`, anything else
     /// `invalid`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ValidationError::TooLong {
                 field: Field::Text, ..
-            } => "too_large",
-            _ => "invalid",
+            } => ErrorCode::TooLarge,
+            _ => ErrorCode::Invalid,
         }
     }
 
@@ -269,7 +271,7 @@ mod tests {
                 max: 128
             }
         );
-        assert_eq!(err.code(), "invalid");
+        assert_eq!(err.code(), ErrorCode::Invalid);
     }
 
     #[test]
@@ -285,7 +287,7 @@ mod tests {
                 ValidationError::BadRoomChar { field: Field::Room },
                 "{bad:?}"
             );
-            assert_eq!(err.code(), "invalid");
+            assert_eq!(err.code(), ErrorCode::Invalid);
         }
     }
 
@@ -359,14 +361,14 @@ mod tests {
                 max: 4000
             }
         );
-        assert_eq!(err.code(), "too_large");
+        assert_eq!(err.code(), ErrorCode::TooLarge);
         assert_eq!(err.to_string(), "text must be at most 4000 characters");
     }
 
     #[test]
     fn text_limit_is_capped_at_ceiling() {
         let err = MessageText::parse(&"x".repeat(TEXT_CHARS_CEILING + 1), usize::MAX).unwrap_err();
-        assert_eq!(err.code(), "too_large");
+        assert_eq!(err.code(), ErrorCode::TooLarge);
     }
 
     #[test]
@@ -374,7 +376,7 @@ mod tests {
         for empty in ["", "   ", "\n\t "] {
             let err = MessageText::parse(empty, 4000).unwrap_err();
             assert_eq!(err, ValidationError::Empty { field: Field::Text });
-            assert_eq!(err.code(), "invalid");
+            assert_eq!(err.code(), ErrorCode::Invalid);
             assert_eq!(err.to_string(), "text must not be empty");
         }
     }

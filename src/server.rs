@@ -5,14 +5,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use hyper::Request;
+use bytes::Bytes;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::engineio::HttpResponse;
+/// Every HTTP response body in Parley is a complete buffer.
+pub type HttpResponse = Response<Full<Bytes>>;
 
 pub type RouteFuture = Pin<Box<dyn Future<Output = HttpResponse> + Send>>;
 

@@ -256,7 +256,7 @@ fn http_api_errors_are_clear() {
         "r",
         format!("{{\"sender\":\"a\",\"text\":\"{}\"}}", "x".repeat(1500)).as_bytes(),
     );
-    assert_eq!(too_long.status, 400);
+    assert_eq!(too_long.status, 413);
     assert!(too_long.body.contains("too_large"), "{}", too_long.body);
     let too_big = post("r", &vec![b' '; 5000]);
     assert_eq!(too_big.status, 413);

@@ -22,11 +22,10 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 
+use crate::server::HttpResponse;
+
 pub use packet::{DecodeError, Frame, Incoming, Payload, decode_polling_body, decode_text};
 pub use session::{CloseReason, Session, Sid, Signal, TransportKind};
-
-/// Every HTTP response body in Parley is a complete buffer.
-pub type HttpResponse = Response<Full<Bytes>>;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

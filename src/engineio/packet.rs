@@ -83,23 +83,23 @@ pub enum Frame {
 }
 
 impl Frame {
-    pub fn open(handshake_json: &str) -> Frame {
+    pub(super) fn open(handshake_json: &str) -> Frame {
         Frame::Text(format!("0{handshake_json}").into())
     }
 
-    pub fn close() -> Frame {
+    pub(super) fn close() -> Frame {
         Frame::Text(Utf8Bytes::from_static("1"))
     }
 
-    pub fn ping() -> Frame {
+    pub(super) fn ping() -> Frame {
         Frame::Text(Utf8Bytes::from_static("2"))
     }
 
-    pub fn pong(data: &str) -> Frame {
+    pub(super) fn pong(data: &str) -> Frame {
         Frame::Text(format!("3{data}").into())
     }
 
-    pub fn noop() -> Frame {
+    pub(super) fn noop() -> Frame {
         Frame::Text(Utf8Bytes::from_static("6"))
     }
 

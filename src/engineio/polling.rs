@@ -13,7 +13,8 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::packet::decode_polling_body;
 use super::session::{Drained, PollDirection, RequestConflict};
-use super::{CloseReason, Engine, EngineError, Frame, HttpResponse, Session, TransportKind};
+use super::{CloseReason, Engine, EngineError, Frame, Session, TransportKind};
+use crate::server::HttpResponse;
 
 pub(super) fn handshake(engine: &Arc<Engine>) -> HttpResponse {
     let (session, open) = engine.open_session(TransportKind::Polling);

@@ -103,7 +103,7 @@ struct State {
 }
 
 /// What a drainer gets from the queue.
-pub enum Drained {
+pub(super) enum Drained {
     Frames(Vec<Frame>),
     /// An upgrade is completing; the long-poll should end with a noop.
     Released,
@@ -190,7 +190,7 @@ impl Session {
     }
 
     /// Takes everything queued, waiting until there is something or the session closes.
-    pub async fn drain(&self) -> Drained {
+    pub(super) async fn drain(&self) -> Drained {
         loop {
             let ready = self.outbound_ready.notified();
             tokio::pin!(ready);
@@ -236,7 +236,7 @@ impl Session {
         true
     }
 
-    pub fn close_reason(&self) -> Option<CloseReason> {
+    pub(super) fn close_reason(&self) -> Option<CloseReason> {
         self.lock().close_reason
     }
 
@@ -244,7 +244,7 @@ impl Session {
         self.closed.is_raised()
     }
 
-    pub async fn wait_abandoned(&self) {
+    pub(super) async fn wait_abandoned(&self) {
         self.abandoned.wait().await
     }
 
@@ -252,18 +252,18 @@ impl Session {
         self.closed.wait().await
     }
 
-    pub fn record_pong(&self) {
+    pub(super) fn record_pong(&self) {
         self.pong_received.notify_one();
     }
 
     /// Waits for the answer to a ping. A pong that arrived since the last call counts.
-    pub async fn pong(&self) {
+    pub(super) async fn pong(&self) {
         self.pong_received.notified().await
     }
 
     /// Marks a long-polling request of the given direction as in flight. Fails when
     /// one is already running or the session is not on polling.
-    pub fn begin_request(&self, direction: PollDirection) -> Result<(), RequestConflict> {
+    pub(super) fn begin_request(&self, direction: PollDirection) -> Result<(), RequestConflict> {
         let mut state = self.lock();
         if state.transport != TransportKind::Polling {
             return Err(RequestConflict::NotPolling);
@@ -279,7 +279,7 @@ impl Session {
         Ok(())
     }
 
-    pub fn end_request(&self, direction: PollDirection) {
+    pub(super) fn end_request(&self, direction: PollDirection) {
         let mut state = self.lock();
         match direction {
             PollDirection::Get => state.poll_active = false,
@@ -288,7 +288,7 @@ impl Session {
     }
 
     /// Starts an upgrade to WebSocket. Only one may run at a time, and only from polling.
-    pub fn begin_upgrade(&self) -> bool {
+    pub(super) fn begin_upgrade(&self) -> bool {
         let mut state = self.lock();
         if state.transport != TransportKind::Polling
             || state.upgrading
@@ -303,12 +303,12 @@ impl Session {
     /// Answers the probe: the long-poll that is waiting, and any that comes before the
     /// upgrade completes, ends with a noop (nothing is queued for it, so nothing
     /// stray reaches the WebSocket afterwards).
-    pub fn release_poll(&self) {
+    pub(super) fn release_poll(&self) {
         self.lock().probed = true;
         self.outbound_ready.notify_one();
     }
 
-    pub fn finish_upgrade(&self, upgraded: bool) {
+    pub(super) fn finish_upgrade(&self, upgraded: bool) {
         {
             let mut state = self.lock();
             state.upgrading = false;
@@ -322,13 +322,13 @@ impl Session {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PollDirection {
+pub(super) enum PollDirection {
     Get,
     Post,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestConflict {
+pub(super) enum RequestConflict {
     /// The session has moved to WebSocket; polling requests are no longer valid.
     NotPolling,
     /// Another request of the same direction is still running.

@@ -23,10 +23,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::packet::decode_text;
 use super::session::Drained;
-use super::{
-    CloseReason, Engine, EngineError, Frame, HttpResponse, Incoming, Payload, Session,
-    TransportKind,
-};
+use super::{CloseReason, Engine, EngineError, Frame, Incoming, Payload, Session, TransportKind};
+use crate::server::HttpResponse;
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 

@@ -180,9 +180,19 @@ impl SocketIo {
         namespace.add_socket(&socket, auth);
     }
 
-    /// Ends an Engine.IO session whose client broke the Socket.IO protocol.
+    /// Ends an Engine.IO session whose client broke the Socket.IO protocol. Its
+    /// sockets leave with "parse error", as the reference server reports it, before
+    /// the session closes (which then finds no sockets left to remove).
     fn reject(&self, session: &Session, error: &PacketError) {
         tracing::debug!(sid = session.sid(), %error, "socket.io parse error");
+        let client = self.clients().remove(session.sid());
+        if let Some(client) = client {
+            for socket in client.sockets.values() {
+                socket
+                    .namespace()
+                    .remove_socket(socket, DisconnectReason::ParseError);
+            }
+        }
         session.close(CloseReason::TransportError);
     }
 }
@@ -190,7 +200,8 @@ impl SocketIo {
 fn disconnect_reason(reason: CloseReason) -> DisconnectReason {
     match reason {
         CloseReason::TransportClose => DisconnectReason::TransportClose,
-        CloseReason::TransportError | CloseReason::ServerClose => DisconnectReason::TransportError,
+        CloseReason::TransportError => DisconnectReason::TransportError,
+        CloseReason::ServerClose => DisconnectReason::ServerNamespaceDisconnect,
         CloseReason::PingTimeout => DisconnectReason::PingTimeout,
         CloseReason::SlowConsumer => DisconnectReason::SlowConsumer,
         CloseReason::ServerShutdown => DisconnectReason::ServerShuttingDown,

@@ -1,7 +1,62 @@
-//! Per-client rate limiting: a token bucket, refilled continuously, that also notices
-//! a client ignoring its refusals.
+//! What one connection may do: the text and room limits, and rate limiting with a
+//! token bucket per socket, refilled continuously, that also notices a client ignoring
+//! its refusals.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
+
+use crate::model::DEFAULT_MAX_TEXT_CHARS;
+
+/// What one client may do.
+#[derive(Debug, Clone)]
+pub struct ChatLimits {
+    pub max_text_chars: usize,
+    /// Rooms one connection may be in at once.
+    pub max_rooms_per_socket: usize,
+    /// Events per second per connection, and the burst allowed; None for no limit.
+    pub rate: Option<(u32, u32)>,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        ChatLimits {
+            max_text_chars: DEFAULT_MAX_TEXT_CHARS,
+            max_rooms_per_socket: 100,
+            rate: None,
+        }
+    }
+}
+
+/// The token buckets of connected sockets, by socket id (kept only when rate limited).
+#[derive(Default)]
+pub(super) struct SocketBuckets(Mutex<HashMap<String, TokenBucket>>);
+
+impl SocketBuckets {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, TokenBucket>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the socket may make one more request now, under `rate` (per second,
+    /// burst); no rate means no limit.
+    pub(super) fn admit(&self, socket_id: &str, rate: Option<(u32, u32)>) -> Admission {
+        let Some((per_second, burst)) = rate else {
+            return Admission::Allowed;
+        };
+        let now = Instant::now();
+        self.lock()
+            .entry(socket_id.to_owned())
+            .or_insert_with(|| TokenBucket::new(per_second, burst, now))
+            .take(now)
+    }
+
+    /// Forgets a socket that disconnected.
+    pub(super) fn remove(&self, socket_id: &str) {
+        self.lock().remove(socket_id);
+    }
+}
 
 /// Refusals in a row, in bursts, after which a client counts as flooding.
 const FLOOD_BURSTS: f64 = 4.0;

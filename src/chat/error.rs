@@ -1,0 +1,145 @@
+//! Why a chat request failed, the code each failure shows the client, and the
+//! per-code counters `/metrics` reports.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::error::ErrorCode;
+use crate::model::ValidationError;
+use crate::store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum ChatError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    BadPayload(String),
+    #[error("join room {0} first")]
+    NotJoined(String),
+    #[error("a connection may be in at most {0} rooms; leave one first")]
+    TooManyRooms(usize),
+    #[error("too many requests: slow down")]
+    RateLimited,
+    #[error("the server is busy, try again shortly")]
+    Busy,
+    #[error("the message store failed")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for ChatError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Busy => ChatError::Busy,
+            other => ChatError::Store(other),
+        }
+    }
+}
+
+impl ChatError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ChatError::Invalid(error) => error.code(),
+            ChatError::BadPayload(_) => ErrorCode::Invalid,
+            ChatError::NotJoined(_) => ErrorCode::NotJoined,
+            ChatError::TooManyRooms(_) => ErrorCode::TooLarge,
+            ChatError::RateLimited => ErrorCode::RateLimited,
+            ChatError::Busy => ErrorCode::Unavailable,
+            ChatError::Store(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// `{code, message}`, as sent to the client. Store failures are logged in full
+    /// but described to the client only in general terms.
+    pub fn to_json(&self) -> Value {
+        json!({"code": self.code(), "message": self.to_string()})
+    }
+}
+
+/// Counters the metrics endpoint reports.
+pub struct ChatStats {
+    /// Messages queued to sockets by broadcasts (one per recipient).
+    pub deliveries: AtomicU64,
+    /// Refused requests, one counter per [`ErrorCode`], indexed by [`ErrorCode::index`].
+    errors: Vec<AtomicU64>,
+}
+
+impl Default for ChatStats {
+    fn default() -> Self {
+        ChatStats {
+            deliveries: AtomicU64::new(0),
+            errors: ErrorCode::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+}
+
+impl ChatStats {
+    pub(super) fn count_error(&self, code: ErrorCode) {
+        if let Some(counter) = self.errors.get(code.index()) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many requests were refused with each code, every code listed.
+    pub fn errors(&self) -> impl Iterator<Item = (ErrorCode, u64)> + '_ {
+        ErrorCode::ALL
+            .iter()
+            .zip(&self.errors)
+            .map(|(code, count)| (*code, count.load(Ordering::Relaxed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageText;
+
+    #[test]
+    fn each_failure_shows_its_code() {
+        let too_long = MessageText::parse(&"x".repeat(11), 10).unwrap_err();
+        assert_eq!(ChatError::from(too_long).code(), ErrorCode::TooLarge);
+        assert_eq!(ChatError::BadPayload("x".into()).code(), ErrorCode::Invalid);
+        assert_eq!(
+            ChatError::NotJoined("r".into()).code(),
+            ErrorCode::NotJoined
+        );
+        assert_eq!(ChatError::RateLimited.code(), ErrorCode::RateLimited);
+        assert_eq!(ChatError::TooManyRooms(3).code(), ErrorCode::TooLarge);
+        assert_eq!(
+            ChatError::from(StoreError::Busy).code(),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            ChatError::from(StoreError::WriterGone).code(),
+            ErrorCode::Internal
+        );
+    }
+
+    #[test]
+    fn the_client_sees_the_code_and_a_message() {
+        let body = ChatError::NotJoined("lobby".into()).to_json();
+        assert_eq!(
+            body,
+            json!({"code": "not_joined", "message": "join room lobby first"})
+        );
+    }
+
+    #[test]
+    fn every_code_is_counted_separately() {
+        let stats = ChatStats::default();
+        stats.count_error(ErrorCode::Conflict);
+        stats.count_error(ErrorCode::Conflict);
+        stats.count_error(ErrorCode::Invalid);
+        let counted: Vec<(ErrorCode, u64)> = stats.errors().collect();
+        assert_eq!(counted.len(), ErrorCode::ALL.len());
+        for (code, count) in counted {
+            let expected = match code {
+                ErrorCode::Conflict => 2,
+                ErrorCode::Invalid => 1,
+                _ => 0,
+            };
+            assert_eq!(count, expected, "{code}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The chat service: its events (one handler each, in [`events`]), the same sending
+//! path for the HTTP API, and error answers.
+//!
+//! A request enters from the Socket.IO layer (an event) or from `http.rs` (the REST
+//! API), is parsed into a typed request ([`request`]), admitted under the connection's
+//! limits ([`limits`]) and handed to the store. It comes back up only through the
+//! store's completion: a message is acknowledged and broadcast only after the store
+//! has flushed it, and completions run in the order messages were stored, so every
+//! member of a room sees the room's messages in id order.
+
+mod error;
+mod events;
+mod limits;
+mod request;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub use error::{ChatError, ChatStats};
+pub use limits::ChatLimits;
+pub use request::{DEFAULT_PAGE, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
+
+use crate::model::{Message, RoomName};
+use crate::socketio::{AckResponder, Args, EncodedArg, Namespace, Socket};
+use crate::store::{Appended, NewMessage, Store};
+use limits::SocketBuckets;
+
+pub struct Chat {
+    store: Arc<Store>,
+    limits: ChatLimits,
+    stats: ChatStats,
+    buckets: SocketBuckets,
+}
+
+impl Chat {
+    pub fn new(store: Arc<Store>, limits: ChatLimits) -> Arc<Chat> {
+        Arc::new(Chat {
+            store,
+            limits,
+            stats: ChatStats::default(),
+            buckets: SocketBuckets::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn stats(&self) -> &ChatStats {
+        &self.stats
+    }
+
+    pub fn limits(&self) -> &ChatLimits {
+        &self.limits
+    }
+
+    /// Stores a message, then broadcasts it to the room (unless it is a retry of one
+    /// already stored) and calls `done` with the stored message. The one path for
+    /// messages from sockets and from HTTP.
+    pub fn send(
+        self: &Arc<Self>,
+        namespace: &Arc<Namespace>,
+        request: SendRequest,
+        done: impl FnOnce(Result<Appended, ChatError>) + Send + 'static,
+    ) {
+        let chat = self.clone();
+        let namespace = namespace.clone();
+        let new = NewMessage {
+            room: request.room,
+            sender: request.sender,
+            text: request.text,
+            client_id: request.client_id,
+        };
+        self.store.append_then(new, move |stored| {
+            let result = stored.map_err(ChatError::from);
+            match &result {
+                Ok(appended) if !appended.duplicate => {
+                    let message = &appended.message;
+                    let delivered = encoded(message).map_or(0, |arg| {
+                        namespace.to(message.room.as_str()).emit("message", arg)
+                    });
+                    chat.stats
+                        .deliveries
+                        .fetch_add(delivered as u64, Ordering::Relaxed);
+                    tracing::debug!(room = %message.room, sender = %message.sender, id = message.id, delivered, "message stored and sent to room");
+                }
+                Ok(appended) => {
+                    tracing::debug!(room = %appended.message.room, id = appended.message.id, "retry of a stored message");
+                }
+                Err(error) => chat.report(error, "send_message"),
+            }
+            done(result);
+        });
+    }
+
+    pub async fn history(&self, request: &HistoryRequest) -> Result<Vec<Message>, ChatError> {
+        self.store
+            .page(&request.room, request.query)
+            .await
+            .map_err(ChatError::from)
+    }
+
+    /// Counts and logs a failed request.
+    pub fn report(&self, error: &ChatError, event: &str) {
+        self.stats.count_error(error.code());
+        match error {
+            ChatError::Store(source) => tracing::error!(event, error = %source, "request failed"),
+            other => {
+                tracing::debug!(event, code = %other.code(), error = %other, "request rejected")
+            }
+        }
+    }
+
+    /// Joins a room unless that would put the socket in too many.
+    fn join_room(&self, socket: &Arc<Socket>, room: &RoomName) -> Result<(), ChatError> {
+        let max = self.limits.max_rooms_per_socket;
+        if !socket.in_room(room.as_str()) && socket.room_count() >= max {
+            return Err(ChatError::TooManyRooms(max));
+        }
+        socket.join(room.as_str());
+        Ok(())
+    }
+
+    /// Tells the sender its request failed: in the ack when it asked for one,
+    /// otherwise as an `error` event to it alone.
+    fn reply_error(
+        &self,
+        socket: &Socket,
+        event: &str,
+        ack: Option<AckResponder>,
+        error: ChatError,
+    ) {
+        self.report(&error, event);
+        match ack {
+            Some(ack) => ack.send(Args::json(vec![
+                json!({"ok": false, "error": error.to_json()}),
+            ])),
+            None => {
+                let mut body = error.to_json();
+                body["event"] = Value::String(event.to_owned());
+                socket.emit("error", Args::json(vec![body]));
+            }
+        }
+    }
+}
+
+/// Serializes what the server sends most, straight from its type. Our types always
+/// serialize; a failure is logged rather than sent.
+fn encoded(value: &impl Serialize) -> Option<EncodedArg> {
+    EncodedArg::of(value)
+        .map_err(|error| tracing::error!(%error, "cannot encode an outgoing event"))
+        .ok()
+}

@@ -1,0 +1,206 @@
+//! Parsing a request's payload into typed requests, once, at the edge: the JSON
+//! object's fields are checked and named in the errors, then turned into the
+//! validated types of [`crate::model`].
+
+use serde_json::{Map, Value};
+
+use super::{Chat, ChatError};
+use crate::model::{ClientId, MessageText, RoomName, SenderName};
+use crate::store::PageQuery;
+
+/// Messages returned by `join` and by a history request without a limit.
+pub const DEFAULT_PAGE: usize = 50;
+/// The most messages one history request returns.
+pub const MAX_PAGE: usize = 200;
+
+/// A `send_message` request (or an HTTP POST), validated.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub room: RoomName,
+    pub sender: SenderName,
+    pub text: MessageText,
+    pub client_id: Option<ClientId>,
+}
+
+/// A history request, validated and with its limit capped.
+#[derive(Debug, Clone)]
+pub struct HistoryRequest {
+    pub room: RoomName,
+    pub query: PageQuery,
+}
+
+impl HistoryRequest {
+    /// The room's latest page, as `join` answers it.
+    pub fn latest(room: RoomName) -> HistoryRequest {
+        HistoryRequest {
+            room,
+            query: PageQuery {
+                before: None,
+                after: None,
+                limit: DEFAULT_PAGE,
+            },
+        }
+    }
+}
+
+/// A JSON object received from a client, with field accessors that name the field in
+/// their errors.
+pub(super) struct Fields<'a>(&'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    pub(super) fn of(payload: Option<&'a Value>) -> Result<Fields<'a>, ChatError> {
+        match payload {
+            Some(Value::Object(map)) => Ok(Fields(map)),
+            _ => Err(ChatError::BadPayload(
+                "the payload must be a JSON object".into(),
+            )),
+        }
+    }
+
+    pub(super) fn string(&self, name: &str) -> Result<&'a str, ChatError> {
+        match self.0.get(name) {
+            Some(Value::String(text)) => Ok(text),
+            None | Some(Value::Null) => Err(ChatError::BadPayload(format!("{name} is required"))),
+            Some(_) => Err(ChatError::BadPayload(format!("{name} must be a string"))),
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Result<Option<&'a str>, ChatError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.string(name).map(Some),
+        }
+    }
+
+    fn optional_count(&self, name: &str) -> Result<Option<u64>, ChatError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+                ChatError::BadPayload(format!("{name} must be a non-negative integer"))
+            }),
+        }
+    }
+
+    pub(super) fn bool(&self, name: &str) -> Result<bool, ChatError> {
+        match self.0.get(name) {
+            Some(Value::Bool(flag)) => Ok(*flag),
+            None | Some(Value::Null) => Err(ChatError::BadPayload(format!("{name} is required"))),
+            Some(_) => Err(ChatError::BadPayload(format!(
+                "{name} must be true or false"
+            ))),
+        }
+    }
+
+    pub(super) fn room(&self) -> Result<RoomName, ChatError> {
+        Ok(RoomName::parse(self.string("room")?)?)
+    }
+
+    /// The room named in the URL (HTTP requests), or else in the payload (events).
+    fn room_or(&self, room_from_path: Option<&str>) -> Result<RoomName, ChatError> {
+        match room_from_path {
+            Some(room) => Ok(RoomName::parse(room)?),
+            None => self.room(),
+        }
+    }
+}
+
+/// Caps a requested page size: absent means the default, 0 or more than the maximum
+/// are clamped rather than refused.
+pub fn page_limit(requested: Option<u64>) -> usize {
+    requested.map_or(DEFAULT_PAGE, |limit| {
+        usize::try_from(limit)
+            .unwrap_or(MAX_PAGE)
+            .clamp(1, MAX_PAGE)
+    })
+}
+
+impl Chat {
+    /// Validates a send request. `room` comes from the URL for HTTP requests and from
+    /// the payload for socket events.
+    pub fn parse_send(
+        &self,
+        payload: Option<&Value>,
+        room_from_path: Option<&str>,
+    ) -> Result<SendRequest, ChatError> {
+        let fields = Fields::of(payload)?;
+        let room = fields.room_or(room_from_path)?;
+        Ok(SendRequest {
+            room,
+            sender: SenderName::parse(fields.string("sender")?)?,
+            text: MessageText::parse(fields.string("text")?, self.limits().max_text_chars)?,
+            client_id: fields
+                .optional_string("client_id")?
+                .map(ClientId::parse)
+                .transpose()?,
+        })
+    }
+
+    /// Validates a history request, from an event's payload or an HTTP query.
+    pub fn parse_history(
+        &self,
+        payload: Option<&Value>,
+        room_from_path: Option<&str>,
+    ) -> Result<HistoryRequest, ChatError> {
+        let fields = Fields::of(payload)?;
+        let room = fields.room_or(room_from_path)?;
+        Ok(HistoryRequest {
+            room,
+            query: PageQuery {
+                before: fields.optional_count("before")?,
+                after: fields.optional_count("after")?,
+                limit: page_limit(fields.optional_count("limit")?),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn page_limits_are_capped() {
+        assert_eq!(page_limit(None), DEFAULT_PAGE);
+        assert_eq!(page_limit(Some(0)), 1);
+        assert_eq!(page_limit(Some(20)), 20);
+        assert_eq!(page_limit(Some(10_000)), MAX_PAGE);
+        assert_eq!(page_limit(Some(u64::MAX)), MAX_PAGE);
+    }
+
+    #[test]
+    fn fields_name_what_is_wrong() {
+        let payload = json!({"room": 5, "flag": "yes", "n": -1});
+        let fields = Fields::of(Some(&payload)).unwrap();
+        assert_eq!(
+            fields.string("room").unwrap_err().to_string(),
+            "room must be a string"
+        );
+        assert_eq!(
+            fields.string("sender").unwrap_err().to_string(),
+            "sender is required"
+        );
+        assert_eq!(
+            fields.bool("flag").unwrap_err().to_string(),
+            "flag must be true or false"
+        );
+        assert_eq!(
+            fields.optional_count("n").unwrap_err().to_string(),
+            "n must be a non-negative integer"
+        );
+        assert_eq!(fields.optional_count("missing").unwrap(), None);
+        assert!(Fields::of(Some(&json!(["not", "an", "object"]))).is_err());
+        assert!(Fields::of(None).is_err());
+    }
+
+    #[test]
+    fn the_url_room_wins_over_the_payload() {
+        let payload = json!({"room": "from-payload"});
+        let fields = Fields::of(Some(&payload)).unwrap();
+        assert_eq!(
+            fields.room_or(Some("from-url")).unwrap().as_str(),
+            "from-url"
+        );
+        assert_eq!(fields.room_or(None).unwrap().as_str(), "from-payload");
+    }
+}
