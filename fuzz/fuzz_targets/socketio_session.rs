@@ -123,9 +123,8 @@ fuzz_target!(|data: &[u8]| {
     io.on_close(&session, CloseReason::TransportClose);
     session.close(CloseReason::TransportClose);
 
-    // What the server queued in answer is not checked here: `Session::drain` returns
-    // `engineio::session::Drained`, which is public but not re-exported, so it cannot
-    // be matched from outside the crate. The round trip of our encoder is checked by
+    // What the server queued in answer is not checked here: draining a session's
+    // queue is internal to the Engine.IO transports, out of reach of this crate. The round trip of our encoder is checked by
     // the `socketio_packet` target instead.
 
     drop(io);
