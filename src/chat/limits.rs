@@ -120,47 +120,41 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// What the bucket answers to one event at each of `at_ms` after `start`.
+    fn answers(bucket: &mut TokenBucket, start: Instant, at_ms: &[u64]) -> Vec<Admission> {
+        at_ms
+            .iter()
+            .map(|ms| bucket.take(start + Duration::from_millis(*ms)))
+            .collect()
+    }
+
     #[test]
     fn allows_a_burst_then_the_sustained_rate() {
+        use Admission::{Allowed, Refused};
         let start = Instant::now();
         let mut bucket = TokenBucket::new(10, 3, start);
-        assert!((0..3).all(|_| bucket.take(start) == Admission::Allowed));
-        assert_eq!(bucket.take(start), Admission::Refused);
-        // 10 per second: one more token after 100 ms, not before.
+        // 10 per second: after the burst of 3, one more token after 100 ms, not before.
         assert_eq!(
-            bucket.take(start + Duration::from_millis(50)),
-            Admission::Refused
-        );
-        assert_eq!(
-            bucket.take(start + Duration::from_millis(101)),
-            Admission::Allowed
-        );
-        assert_eq!(
-            bucket.take(start + Duration::from_millis(102)),
-            Admission::Refused
+            answers(&mut bucket, start, &[0, 0, 0, 0, 50, 101, 102]),
+            [
+                Allowed, Allowed, Allowed, Refused, Refused, Allowed, Refused
+            ]
         );
     }
 
     #[test]
     fn a_client_that_ignores_refusals_is_flooding() {
+        use Admission::{Allowed, Flooding, Refused};
         let start = Instant::now();
         let mut bucket = TokenBucket::new(1, 2, start);
-        assert!((0..2).all(|_| bucket.take(start) == Admission::Allowed));
-        assert!((0..8).all(|_| bucket.take(start) == Admission::Refused));
-        assert_eq!(bucket.take(start), Admission::Flooding);
+        let mut expected = vec![Allowed, Allowed];
+        expected.extend([Refused; 8]);
+        expected.push(Flooding);
         // Waiting for a token forgives it.
-        assert_eq!(
-            bucket.take(start + Duration::from_secs(2)),
-            Admission::Allowed
-        );
-        assert_eq!(
-            bucket.take(start + Duration::from_secs(2)),
-            Admission::Allowed
-        );
-        assert_eq!(
-            bucket.take(start + Duration::from_secs(2)),
-            Admission::Refused
-        );
+        expected.extend([Allowed, Allowed, Refused]);
+        let mut at_ms = vec![0; 11];
+        at_ms.extend([2000; 3]);
+        assert_eq!(answers(&mut bucket, start, &at_ms), expected);
     }
 
     #[test]

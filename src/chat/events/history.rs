@@ -3,30 +3,33 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::chat::Chat;
-use crate::socketio::{AckResponder, Args, Event, Socket};
+use super::{ChatEvent, Reply};
+use crate::chat::{Chat, ChatError, HistoryRequest};
+use crate::socketio::{Args, Socket};
 
-pub(super) fn handle(
-    chat: &Arc<Chat>,
-    socket: &Arc<Socket>,
-    event: Event,
-    ack: Option<AckResponder>,
-) {
-    let request = match chat.parse_history(event.args.values.first(), None) {
-        Ok(request) => request,
-        Err(error) => return chat.reply_error(socket, "history", ack, error),
-    };
-    let Some(ack) = ack else {
-        return;
-    };
-    let chat = chat.clone();
-    let socket = socket.clone();
-    tokio::spawn(async move {
-        match chat.history(&request).await {
-            Ok(messages) => ack.send(Args::json(vec![json!({"ok": true, "messages": messages})])),
-            Err(error) => chat.reply_error(&socket, "history", Some(ack), error),
+pub(super) struct History(HistoryRequest);
+
+impl ChatEvent for History {
+    const NAME: &'static str = "history";
+
+    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+        chat.parse_history(payload, None).map(History)
+    }
+
+    fn apply(self, chat: &Arc<Chat>, _socket: &Arc<Socket>, reply: Reply) {
+        if !reply.is_wanted() {
+            return;
         }
-    });
+        let chat = chat.clone();
+        tokio::spawn(async move {
+            match chat.history(&self.0).await {
+                Ok(messages) => {
+                    reply.ok(Args::json(vec![json!({"ok": true, "messages": messages})]))
+                }
+                Err(error) => reply.error(error),
+            }
+        });
+    }
 }

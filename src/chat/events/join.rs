@@ -2,39 +2,46 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::chat::{Chat, HistoryRequest};
-use crate::socketio::{AckResponder, Args, Event, Socket};
+use super::{ChatEvent, Reply};
+use crate::chat::{Chat, ChatError, HistoryRequest};
+use crate::model::RoomName;
+use crate::socketio::{Args, Socket};
 
-pub(super) fn handle(
-    chat: &Arc<Chat>,
-    socket: &Arc<Socket>,
-    event: Event,
-    ack: Option<AckResponder>,
-) {
-    let request = match chat.parse_history(event.args.values.first(), None) {
-        Ok(request) => request,
-        Err(error) => return chat.reply_error(socket, "join", ack, error),
-    };
-    if let Err(error) = chat.join_room(socket, &request.room) {
-        return chat.reply_error(socket, "join", ack, error);
+pub(super) struct Join {
+    room: RoomName,
+}
+
+impl ChatEvent for Join {
+    const NAME: &'static str = "join";
+
+    // Parsed as a history request, so a join with a malformed cursor or limit is
+    // refused the same way a history request is.
+    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+        let request = chat.parse_history(payload, None)?;
+        Ok(Join { room: request.room })
     }
-    tracing::debug!(room = %request.room, transport = socket.transport().name(), "joined room");
-    let Some(ack) = ack else {
-        return;
-    };
-    let chat = chat.clone();
-    let socket = socket.clone();
-    let latest = HistoryRequest::latest(request.room);
-    tokio::spawn(async move {
-        match chat.history(&latest).await {
-            Ok(messages) => ack.send(Args::json(vec![json!({
-                "ok": true,
-                "room": latest.room,
-                "messages": messages,
-            })])),
-            Err(error) => chat.reply_error(&socket, "join", Some(ack), error),
+
+    fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
+        if let Err(error) = chat.join_room(socket, &self.room) {
+            return reply.error(error);
         }
-    });
+        tracing::debug!(room = %self.room, transport = socket.transport().name(), "joined room");
+        if !reply.is_wanted() {
+            return;
+        }
+        let chat = chat.clone();
+        let latest = HistoryRequest::latest(self.room);
+        tokio::spawn(async move {
+            match chat.history(&latest).await {
+                Ok(messages) => reply.ok(Args::json(vec![json!({
+                    "ok": true,
+                    "room": latest.room,
+                    "messages": messages,
+                })])),
+                Err(error) => reply.error(error),
+            }
+        });
+    }
 }

@@ -2,25 +2,29 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::chat::Chat;
+use super::{ChatEvent, Reply};
 use crate::chat::request::Fields;
-use crate::socketio::{AckResponder, Args, Event, Socket};
+use crate::chat::{Chat, ChatError};
+use crate::model::RoomName;
+use crate::socketio::{Args, Socket};
 
-pub(super) fn handle(
-    chat: &Arc<Chat>,
-    socket: &Arc<Socket>,
-    event: Event,
-    ack: Option<AckResponder>,
-) {
-    match Fields::of(event.args.values.first()).and_then(|fields| fields.room()) {
-        Ok(room) => {
-            socket.leave(room.as_str());
-            if let Some(ack) = ack {
-                ack.send(Args::json(vec![json!({"ok": true})]));
-            }
-        }
-        Err(error) => chat.reply_error(socket, "leave", ack, error),
+pub(super) struct Leave {
+    room: RoomName,
+}
+
+impl ChatEvent for Leave {
+    const NAME: &'static str = "leave";
+
+    fn parse(_chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+        Ok(Leave {
+            room: Fields::of(payload)?.room()?,
+        })
+    }
+
+    fn apply(self, _chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
+        socket.leave(self.room.as_str());
+        reply.ok(Args::json(vec![json!({"ok": true})]));
     }
 }

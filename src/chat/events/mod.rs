@@ -1,6 +1,8 @@
-//! The chat's Socket.IO events, one file each, registered by name. Every event first
-//! passes the connection's rate limit; an event without a handler is refused as
-//! `invalid`. Adding an event is adding a file and a line to [`EVENTS`].
+//! The chat's Socket.IO events, one file each, registered by name. Each event is a
+//! [`ChatEvent`]: its payload is parsed into a typed request once, then applied, and
+//! every answer goes through a [`Reply`]. Before parsing, the event passes the
+//! connection's rate limit; an event without a handler is refused as `invalid`.
+//! Adding an event is adding a file and one line to [`Chat::handlers`].
 
 mod history;
 mod join;
@@ -8,62 +10,121 @@ mod leave;
 mod send_message;
 mod typing;
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use serde_json::Value;
 
 use super::limits::Admission;
 use super::{Chat, ChatError};
-use crate::socketio::{AckResponder, Event, Handlers, Socket};
+use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
 
-/// Handles one event: parse the payload, apply it, answer in the ack.
-type EventHandler = fn(&Arc<Chat>, &Arc<Socket>, Event, Option<AckResponder>);
+/// One event of the chat: parse, then apply (mini-redis's command shape).
+trait ChatEvent: Sized {
+    /// The event's name on the wire.
+    const NAME: &'static str;
 
-/// Every event of the chat, by name.
-const EVENTS: [(&str, EventHandler); 5] = [
-    ("join", join::handle),
-    ("leave", leave::handle),
-    ("send_message", send_message::handle),
-    ("typing", typing::handle),
-    ("history", history::handle),
-];
+    /// The typed request, from the event's first argument.
+    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError>;
+
+    /// Does what the request asks and answers through `reply`.
+    fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply);
+}
+
+/// Where an event's answer goes: its ack when it asked for one; an error without an
+/// ack becomes an `error` event to the sender alone.
+struct Reply {
+    chat: Arc<Chat>,
+    socket: Arc<Socket>,
+    event: Cow<'static, str>,
+    ack: Option<AckResponder>,
+}
+
+impl Reply {
+    /// Whether anyone waits for a successful answer.
+    fn is_wanted(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    fn ok(self, answer: impl Outgoing) {
+        if let Some(ack) = self.ack {
+            ack.send(answer);
+        }
+    }
+
+    fn error(self, error: ChatError) {
+        self.chat
+            .reply_error(&self.socket, &self.event, self.ack, error);
+    }
+}
 
 impl Chat {
     /// The Socket.IO handlers of the chat, for namespace `/`.
     pub fn handlers(self: &Arc<Self>) -> Handlers {
         let departed = self.clone();
-        let mut handlers = Handlers::default().on_disconnect(move |socket, _reason| {
+        let handlers = Handlers::default().on_disconnect(move |socket, _reason| {
             departed.buckets.remove(socket.id());
         });
-        for (name, handle) in EVENTS {
-            handlers = handlers.on(name, admitted(self, handle));
-        }
-        handlers.on_unknown(admitted(self, unknown))
+        let handlers = self.register::<join::Join>(handlers);
+        let handlers = self.register::<leave::Leave>(handlers);
+        let handlers = self.register::<send_message::SendMessage>(handlers);
+        let handlers = self.register::<typing::Typing>(handlers);
+        let handlers = self.register::<history::History>(handlers);
+        let chat = self.clone();
+        handlers.on_unknown(move |socket, event, ack| {
+            let name = Cow::Owned(event.name);
+            if let Some(reply) = chat.admit(socket, name, ack) {
+                let error = ChatError::BadPayload(format!("unknown event {:?}", reply.event));
+                reply.error(error);
+            }
+        })
     }
-}
 
-/// `handle`, run only when the socket's rate limit lets the event through.
-fn admitted(
-    chat: &Arc<Chat>,
-    handle: EventHandler,
-) -> impl Fn(&Arc<Socket>, Event, Option<AckResponder>) + Send + Sync + 'static {
-    let chat = chat.clone();
-    move |socket, event, ack| match chat.buckets.admit(socket.id(), chat.limits.rate) {
-        Admission::Allowed => handle(&chat, socket, event, ack),
-        Admission::Refused => chat.reply_error(socket, &event.name, ack, ChatError::RateLimited),
-        Admission::Flooding => {
-            // Refusing each event of a flood still costs the server as much as
-            // serving it; a client that ignores `rate_limited` is disconnected
-            // (official clients reconnect after their backoff).
-            tracing::warn!(
-                transport = socket.transport().name(),
-                "disconnecting a client that ignores rate limiting"
-            );
-            chat.reply_error(socket, &event.name, ack, ChatError::RateLimited);
-            socket.disconnect();
+    fn register<E: ChatEvent>(self: &Arc<Self>, handlers: Handlers) -> Handlers {
+        let chat = self.clone();
+        handlers.on(E::NAME, move |socket, event: Event, ack| {
+            let Some(reply) = chat.admit(socket, Cow::Borrowed(E::NAME), ack) else {
+                return;
+            };
+            match E::parse(&chat, event.args.values.first()) {
+                Ok(request) => request.apply(&chat, socket, reply),
+                Err(error) => reply.error(error),
+            }
+        })
+    }
+
+    /// The reply for an event the socket's rate limit lets through; otherwise the
+    /// sender is told `rate_limited` and `None` is returned.
+    fn admit(
+        self: &Arc<Self>,
+        socket: &Arc<Socket>,
+        event: Cow<'static, str>,
+        ack: Option<AckResponder>,
+    ) -> Option<Reply> {
+        let reply = Reply {
+            chat: self.clone(),
+            socket: socket.clone(),
+            event,
+            ack,
+        };
+        match self.buckets.admit(socket.id(), self.limits.rate) {
+            Admission::Allowed => Some(reply),
+            Admission::Refused => {
+                reply.error(ChatError::RateLimited);
+                None
+            }
+            Admission::Flooding => {
+                // Refusing each event of a flood still costs the server as much as
+                // serving it; a client that ignores `rate_limited` is disconnected
+                // (official clients reconnect after their backoff).
+                tracing::warn!(
+                    transport = socket.transport().name(),
+                    "disconnecting a client that ignores rate limiting"
+                );
+                reply.error(ChatError::RateLimited);
+                socket.disconnect();
+                None
+            }
         }
     }
-}
-
-fn unknown(chat: &Arc<Chat>, socket: &Arc<Socket>, event: Event, ack: Option<AckResponder>) {
-    let error = ChatError::BadPayload(format!("unknown event {:?}", event.name));
-    chat.reply_error(socket, &event.name, ack, error);
 }

@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::chat::{Chat, encoded};
+use super::{ChatEvent, Reply};
+use crate::chat::{Chat, ChatError, SendRequest, encoded};
 use crate::model::Message;
-use crate::socketio::{AckResponder, Event, Socket};
+use crate::socketio::Socket;
 
 /// The ack of a stored `send_message`.
 #[derive(Serialize)]
@@ -17,33 +19,32 @@ struct SendReply<'a> {
     message: &'a Message,
 }
 
-pub(super) fn handle(
-    chat: &Arc<Chat>,
-    socket: &Arc<Socket>,
-    event: Event,
-    ack: Option<AckResponder>,
-) {
-    let request = match chat.parse_send(event.args.values.first(), None) {
-        Ok(request) => request,
-        Err(error) => return chat.reply_error(socket, "send_message", ack, error),
-    };
-    // Sending to a room implies being in it, as in the original app: the sender
-    // then also receives the room's next messages.
-    if let Err(error) = chat.join_room(socket, &request.room) {
-        return chat.reply_error(socket, "send_message", ack, error);
+pub(super) struct SendMessage(SendRequest);
+
+impl ChatEvent for SendMessage {
+    const NAME: &'static str = "send_message";
+
+    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+        chat.parse_send(payload, None).map(SendMessage)
     }
-    let answering = chat.clone();
-    let sender = socket.clone();
-    chat.send(socket.namespace(), request, move |result| match result {
-        Ok(appended) => {
-            let reply = SendReply {
-                ok: true,
-                message: &appended.message,
-            };
-            if let Some((ack, reply)) = ack.zip(encoded(&reply)) {
-                ack.send(reply);
-            }
+
+    fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
+        // Sending to a room implies being in it, as in the original app: the sender
+        // then also receives the room's next messages.
+        if let Err(error) = chat.join_room(socket, &self.0.room) {
+            return reply.error(error);
         }
-        Err(error) => answering.reply_error(&sender, "send_message", ack, error),
-    });
+        chat.send(socket.namespace(), self.0, move |result| match result {
+            Ok(appended) => {
+                let answer = SendReply {
+                    ok: true,
+                    message: &appended.message,
+                };
+                if let Some(answer) = encoded(&answer) {
+                    reply.ok(answer);
+                }
+            }
+            Err(error) => reply.error(error),
+        });
+    }
 }

@@ -2,45 +2,42 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::{ChatEvent, Reply};
 use crate::chat::request::Fields;
 use crate::chat::{Chat, ChatError};
-use crate::model::SenderName;
-use crate::socketio::{AckResponder, Args, Event, Socket};
+use crate::model::{RoomName, SenderName};
+use crate::socketio::{Args, Socket};
 
-pub(super) fn handle(
-    chat: &Arc<Chat>,
-    socket: &Arc<Socket>,
-    event: Event,
-    ack: Option<AckResponder>,
-) {
-    let parsed = Fields::of(event.args.values.first()).and_then(|fields| {
-        Ok((
-            fields.room()?,
-            SenderName::parse(fields.string("sender")?)?,
-            fields.bool("typing")?,
-        ))
-    });
-    let (room, sender, typing) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => return chat.reply_error(socket, "typing", ack, error),
-    };
-    if !socket.in_room(room.as_str()) {
-        let error = ChatError::NotJoined(room.to_string());
-        return chat.reply_error(socket, "typing", ack, error);
+pub(super) struct Typing {
+    room: RoomName,
+    sender: SenderName,
+    typing: bool,
+}
+
+impl ChatEvent for Typing {
+    const NAME: &'static str = "typing";
+
+    fn parse(_chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+        let fields = Fields::of(payload)?;
+        Ok(Typing {
+            room: fields.room()?,
+            sender: SenderName::parse(fields.string("sender")?)?,
+            typing: fields.bool("typing")?,
+        })
     }
-    socket
-        .namespace()
-        .to(room.as_str())
-        .except(socket.id())
-        .emit(
-            "typing",
-            Args::json(vec![
-                json!({"room": room, "sender": sender, "typing": typing}),
-            ]),
-        );
-    if let Some(ack) = ack {
-        ack.send(Args::json(vec![json!({"ok": true})]));
+
+    fn apply(self, _chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
+        if !socket.in_room(self.room.as_str()) {
+            return reply.error(ChatError::NotJoined(self.room.to_string()));
+        }
+        let notice = json!({"room": self.room, "sender": self.sender, "typing": self.typing});
+        socket
+            .namespace()
+            .to(self.room.as_str())
+            .except(socket.id())
+            .emit("typing", Args::json(vec![notice]));
+        reply.ok(Args::json(vec![json!({"ok": true})]));
     }
 }
