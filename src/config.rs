@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::chat::ChatLimits;
+use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
 
@@ -91,11 +91,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS",
         help = with_default("Longest message text in characters", ChatLimits::default().max_text_chars))]
     pub max_text_chars: Option<usize>,
-    /// Requests per second one connection may make; 0 for no limit [default: 0].
-    #[arg(long, env = "PARLEY_RATE_LIMIT", value_name = "PER_SECOND")]
+    #[arg(long, env = "PARLEY_RATE_LIMIT", value_name = "PER_SECOND",
+        help = with_default("Requests per second one connection (or HTTP client address) may make; 0 for no limit", DEFAULT_RATE_PER_SECOND))]
     pub rate_limit: Option<u32>,
-    /// Requests one connection may make in a burst above the rate [default: 2 × rate].
-    #[arg(long, env = "PARLEY_RATE_BURST", value_name = "COUNT")]
+    #[arg(long, env = "PARLEY_RATE_BURST", value_name = "COUNT",
+        help = with_default("Requests one connection may make in a burst above the rate", format!("{DEFAULT_BURST_PER_RATE} × rate")))]
     pub rate_burst: Option<u32>,
     #[arg(long, env = "PARLEY_MAX_ROOMS_PER_SOCKET", value_name = "COUNT",
         help = with_default("Rooms one connection may be in at once", ChatLimits::default().max_rooms_per_socket))]
@@ -189,11 +189,14 @@ impl Config {
                 reason: format!("must be at most {}", crate::model::TEXT_CHARS_CEILING),
             });
         }
-        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(0);
+        let rate_limit = args
+            .rate_limit
+            .or(file.rate_limit)
+            .unwrap_or(DEFAULT_RATE_PER_SECOND);
         let rate_burst = args
             .rate_burst
             .or(file.rate_burst)
-            .unwrap_or(rate_limit.saturating_mul(2));
+            .unwrap_or(rate_limit.saturating_mul(DEFAULT_BURST_PER_RATE));
         let max_rooms_per_socket = args
             .max_rooms_per_socket
             .or(file.max_rooms_per_socket)
@@ -226,6 +229,7 @@ impl Config {
                 max_text_chars,
                 max_rooms_per_socket,
                 rate: (rate_limit > 0).then_some((rate_limit, rate_burst)),
+                ..chat
             },
             log_level: args
                 .log_level

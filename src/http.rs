@@ -23,7 +23,7 @@ use crate::cors::{self, CorsPolicy, Verdict};
 use crate::engineio::{Engine, EngineError};
 use crate::error::ErrorCode;
 use crate::metrics;
-use crate::server::HttpResponse;
+use crate::server::{ClientAddr, HttpResponse};
 use crate::socketio::Namespace;
 
 #[derive(RustEmbed)]
@@ -95,6 +95,7 @@ impl App {
             _ if verdict == Verdict::Denied => {
                 error_json(ErrorCode::Forbidden, "origin not allowed")
             }
+            _ if let Err(error) = self.admit(&request) => chat_error_response(&error),
             Method::POST => self.post_message(request, room).await,
             Method::GET => self.get_messages(&request, room).await,
             _ => {
@@ -105,6 +106,17 @@ impl App {
         };
         cors::decorate(&verdict, &mut response);
         response
+    }
+
+    /// Whether the client's address may make one more API request now. Every request
+    /// the server accepted carries its address.
+    fn admit(&self, request: &Request<Incoming>) -> Result<(), ChatError> {
+        let Some(ClientAddr(address)) = request.extensions().get::<ClientAddr>() else {
+            return Ok(());
+        };
+        self.chat
+            .admit_http(address.ip())
+            .inspect_err(|error| self.chat.report(error, "http"))
     }
 
     async fn post_message(&self, request: Request<Incoming>, room: &str) -> HttpResponse {

@@ -64,6 +64,17 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         let _ = writeln!(out, "parley_errors_total{{code=\"{code}\"}} {count}");
     }
 
+    metric(
+        &mut out,
+        "parley_refusals_total",
+        "counter",
+        "Clients held back before their request was looked at, by reason.",
+    );
+    for (refusal, count) in stats.refusals() {
+        let reason = refusal.reason();
+        let _ = writeln!(out, "parley_refusals_total{{reason=\"{reason}\"}} {count}");
+    }
+
     let flushes = store.stats();
     metric(
         &mut out,

@@ -2,6 +2,7 @@
 //! handed to a router, until a shutdown signal arrives.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -16,6 +17,10 @@ use tokio::net::TcpListener;
 
 /// Every HTTP response body in Parley is a complete buffer.
 pub type HttpResponse = Response<Full<Bytes>>;
+
+/// The address of the client a request came from, in the request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
 
 pub type RouteFuture = Pin<Box<dyn Future<Output = HttpResponse> + Send>>;
 
@@ -48,7 +53,8 @@ pub async fn accept_until(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
+            let service = service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ClientAddr(peer));
                 let response = router(request);
                 async move { Ok::<_, std::convert::Infallible>(response.await) }
             });

@@ -22,10 +22,14 @@ pub enum ChatError {
     TooManyRooms(usize),
     #[error("too many requests: slow down")]
     RateLimited,
+    #[error("at most {0} messages may wait to be stored at once; wait for their acks")]
+    TooManyInFlight(usize),
     #[error("the server is busy, try again shortly")]
     Busy,
     #[error("the message store failed")]
     Store(#[source] StoreError),
+    #[error("the server failed")]
+    Internal(&'static str),
 }
 
 impl From<StoreError> for ChatError {
@@ -44,9 +48,9 @@ impl ChatError {
             ChatError::BadPayload(_) => ErrorCode::Invalid,
             ChatError::NotJoined(_) => ErrorCode::NotJoined,
             ChatError::TooManyRooms(_) => ErrorCode::TooLarge,
-            ChatError::RateLimited => ErrorCode::RateLimited,
+            ChatError::RateLimited | ChatError::TooManyInFlight(_) => ErrorCode::RateLimited,
             ChatError::Busy => ErrorCode::Unavailable,
-            ChatError::Store(_) => ErrorCode::Internal,
+            ChatError::Store(_) | ChatError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -57,12 +61,47 @@ impl ChatError {
     }
 }
 
+/// Why a client was held back before its request was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A socket's events over the rate limit.
+    SocketRate,
+    /// An address's HTTP API requests over the rate limit.
+    HttpRate,
+    /// A socket's sends over the cap of those waiting for their commit.
+    InFlight,
+    /// A socket disconnected for going on after being refused.
+    Flooding,
+}
+
+impl Refusal {
+    /// Every refusal, in the order `/metrics` lists them; `ALL[r as usize] == r`.
+    pub const ALL: [Refusal; 4] = [
+        Refusal::SocketRate,
+        Refusal::HttpRate,
+        Refusal::InFlight,
+        Refusal::Flooding,
+    ];
+
+    /// The `reason` label in `/metrics`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Refusal::SocketRate => "socket_rate",
+            Refusal::HttpRate => "http_rate",
+            Refusal::InFlight => "in_flight",
+            Refusal::Flooding => "flooding",
+        }
+    }
+}
+
 /// Counters the metrics endpoint reports.
 pub struct ChatStats {
     /// Messages queued to sockets by broadcasts (one per recipient).
     pub deliveries: AtomicU64,
     /// Refused requests, one counter per [`ErrorCode`], indexed by [`ErrorCode::index`].
     errors: Vec<AtomicU64>,
+    /// Clients held back, one counter per [`Refusal`].
+    refusals: [AtomicU64; Refusal::ALL.len()],
 }
 
 impl Default for ChatStats {
@@ -70,6 +109,7 @@ impl Default for ChatStats {
         ChatStats {
             deliveries: AtomicU64::new(0),
             errors: ErrorCode::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
+            refusals: Default::default(),
         }
     }
 }
@@ -79,6 +119,18 @@ impl ChatStats {
         if let Some(counter) = self.errors.get(code.index()) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    pub(super) fn count_refusal(&self, refusal: Refusal) {
+        self.refusals[refusal as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times clients were held back, for each reason.
+    pub fn refusals(&self) -> impl Iterator<Item = (Refusal, u64)> + '_ {
+        Refusal::ALL
+            .iter()
+            .zip(&self.refusals)
+            .map(|(refusal, count)| (*refusal, count.load(Ordering::Relaxed)))
     }
 
     /// How many requests were refused with each code, every code listed.
@@ -105,6 +157,10 @@ mod tests {
             ErrorCode::NotJoined
         );
         assert_eq!(ChatError::RateLimited.code(), ErrorCode::RateLimited);
+        assert_eq!(
+            ChatError::TooManyInFlight(64).code(),
+            ErrorCode::RateLimited
+        );
         assert_eq!(ChatError::TooManyRooms(3).code(), ErrorCode::TooLarge);
         assert_eq!(
             ChatError::from(StoreError::Busy).code(),
@@ -123,6 +179,24 @@ mod tests {
             body,
             json!({"code": "not_joined", "message": "join room lobby first"})
         );
+    }
+
+    #[test]
+    fn every_refusal_has_its_place_and_its_own_counter() {
+        for (position, refusal) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(*refusal as usize, position, "{refusal:?}");
+        }
+        let stats = ChatStats::default();
+        stats.count_refusal(Refusal::InFlight);
+        let counted: Vec<(Refusal, u64)> = stats.refusals().collect();
+        assert_eq!(counted.len(), Refusal::ALL.len());
+        for (refusal, count) in counted {
+            assert_eq!(
+                count,
+                u64::from(refusal == Refusal::InFlight),
+                "{refusal:?}"
+            );
+        }
     }
 
     #[test]

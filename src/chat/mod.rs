@@ -13,26 +13,28 @@ mod events;
 mod limits;
 mod request;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-pub use error::{ChatError, ChatStats};
-pub use limits::ChatLimits;
+pub use error::{ChatError, ChatStats, Refusal};
+pub use limits::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 pub use request::{DEFAULT_PAGE, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
 
 use crate::model::{Message, RoomName};
 use crate::socketio::{AckResponder, Args, EncodedArg, Namespace, Socket};
 use crate::store::{Appended, NewMessage, Store};
-use limits::SocketBuckets;
+use limits::{Admission, ClientBuckets, Connection};
 
 pub struct Chat {
     store: Arc<Store>,
     limits: ChatLimits,
     stats: ChatStats,
-    buckets: SocketBuckets,
+    /// Rate limits of HTTP API clients, by address.
+    http_clients: ClientBuckets,
 }
 
 impl Chat {
@@ -41,7 +43,7 @@ impl Chat {
             store,
             limits,
             stats: ChatStats::default(),
-            buckets: SocketBuckets::default(),
+            http_clients: ClientBuckets::default(),
         })
     }
 
@@ -108,10 +110,29 @@ impl Chat {
         self.stats.count_error(error.code());
         match error {
             ChatError::Store(source) => tracing::error!(event, error = %source, "request failed"),
+            ChatError::Internal(what) => tracing::error!(event, what, "request failed"),
             other => {
                 tracing::debug!(event, code = %other.code(), error = %other, "request rejected")
             }
         }
+    }
+
+    /// Whether an HTTP API request from `client` may go ahead under the rate limit.
+    pub fn admit_http(&self, client: IpAddr) -> Result<(), ChatError> {
+        match self.http_clients.admit(client, self.limits.rate) {
+            Admission::Allowed => Ok(()),
+            Admission::Refused | Admission::Flooding => {
+                self.stats.count_refusal(Refusal::HttpRate);
+                Err(ChatError::RateLimited)
+            }
+        }
+    }
+
+    /// The chat's state of a socket, created on its first event.
+    fn connection<'s>(&self, socket: &'s Socket) -> Result<&'s Arc<Connection>, ChatError> {
+        socket
+            .state(|| Connection::new(self.limits.rate))
+            .ok_or(ChatError::Internal("a socket holds another layer's state"))
     }
 
     /// Joins a room unless that would put the socket in too many.

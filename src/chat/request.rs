@@ -81,10 +81,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(super) fn bool(&self, name: &str) -> Result<bool, ChatError> {
+    pub(super) fn optional_bool(&self, name: &str) -> Result<Option<bool>, ChatError> {
         match self.0.get(name) {
-            Some(Value::Bool(flag)) => Ok(*flag),
-            None | Some(Value::Null) => Err(ChatError::BadPayload(format!("{name} is required"))),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(flag)) => Ok(Some(*flag)),
             Some(_) => Err(ChatError::BadPayload(format!(
                 "{name} must be true or false"
             ))),
@@ -181,9 +181,10 @@ mod tests {
             "sender is required"
         );
         assert_eq!(
-            fields.bool("flag").unwrap_err().to_string(),
+            fields.optional_bool("flag").unwrap_err().to_string(),
             "flag must be true or false"
         );
+        assert_eq!(fields.optional_bool("missing").unwrap(), None);
         assert_eq!(
             fields.optional_count("n").unwrap_err().to_string(),
             "n must be a non-negative integer"

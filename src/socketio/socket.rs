@@ -1,8 +1,9 @@
 //! A client's connection to one namespace: what handlers receive and use to answer.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -185,6 +186,9 @@ pub struct Socket {
     rooms: Mutex<HashSet<Arc<str>>>,
     next_ack_id: AtomicU64,
     pending_acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
+    /// What the layer above keeps for this connection (the chat's limits), created on
+    /// first use and dropped with the socket, so nothing has to be cleaned up.
+    state: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Socket {
@@ -196,6 +200,7 @@ impl Socket {
             rooms: Mutex::new(HashSet::new()),
             next_ack_id: AtomicU64::new(0),
             pending_acks: Mutex::new(HashMap::new()),
+            state: OnceLock::new(),
         }
     }
 
@@ -210,6 +215,12 @@ impl Socket {
     /// The transport the client currently uses.
     pub fn transport(&self) -> TransportKind {
         self.session.transport()
+    }
+
+    /// The layer above's state for this socket, created by `init` on first use. `None`
+    /// only if a value of another type was stored first.
+    pub fn state<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
+        self.state.get_or_init(|| Box::new(init())).downcast_ref()
     }
 
     pub fn is_connected(&self) -> bool {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::limits::Admission;
-use super::{Chat, ChatError};
+use super::{Chat, ChatError, Refusal};
 use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
 
 /// One event of the chat: parse, then apply (mini-redis's command shape).
@@ -61,11 +61,7 @@ impl Reply {
 impl Chat {
     /// The Socket.IO handlers of the chat, for namespace `/`.
     pub fn handlers(self: &Arc<Self>) -> Handlers {
-        let departed = self.clone();
-        let handlers = Handlers::default().on_disconnect(move |socket, _reason| {
-            departed.buckets.remove(socket.id());
-        });
-        let handlers = self.register::<join::Join>(handlers);
+        let handlers = self.register::<join::Join>(Handlers::default());
         let handlers = self.register::<leave::Leave>(handlers);
         let handlers = self.register::<send_message::SendMessage>(handlers);
         let handlers = self.register::<typing::Typing>(handlers);
@@ -107,9 +103,17 @@ impl Chat {
             event,
             ack,
         };
-        match self.buckets.admit(socket.id(), self.limits.rate) {
+        let admission = match self.connection(socket) {
+            Ok(connection) => connection.admit(),
+            Err(error) => {
+                reply.error(error);
+                return None;
+            }
+        };
+        match admission {
             Admission::Allowed => Some(reply),
             Admission::Refused => {
+                self.stats.count_refusal(Refusal::SocketRate);
                 reply.error(ChatError::RateLimited);
                 None
             }
@@ -121,6 +125,7 @@ impl Chat {
                     transport = socket.transport().name(),
                     "disconnecting a client that ignores rate limiting"
                 );
+                self.stats.count_refusal(Refusal::Flooding);
                 reply.error(ChatError::RateLimited);
                 socket.disconnect();
                 None

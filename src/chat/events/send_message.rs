@@ -8,9 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{ChatEvent, Reply};
-use crate::chat::{Chat, ChatError, SendRequest, encoded};
+use crate::chat::{Chat, ChatError, Refusal, SendRequest, encoded};
 use crate::model::Message;
 use crate::socketio::Socket;
+use crate::store::Appended;
 
 /// The ack of a stored `send_message`.
 #[derive(Serialize)]
@@ -34,17 +35,35 @@ impl ChatEvent for SendMessage {
         if let Err(error) = chat.join_room(socket, &self.0.room) {
             return reply.error(error);
         }
-        chat.send(socket.namespace(), self.0, move |result| match result {
-            Ok(appended) => {
-                let answer = SendReply {
-                    ok: true,
-                    message: &appended.message,
-                };
-                if let Some(answer) = encoded(&answer) {
-                    reply.ok(answer);
-                }
-            }
-            Err(error) => reply.error(error),
+        // One connection's sends waiting for their commit are capped, so a client
+        // cannot fill the store's queue and get everyone else refused.
+        let max = chat.limits.max_in_flight;
+        let slot = match chat.connection(socket) {
+            Ok(connection) => connection.begin_send(max),
+            Err(error) => return reply.error(error),
+        };
+        let Some(slot) = slot else {
+            chat.stats.count_refusal(Refusal::InFlight);
+            return reply.error(ChatError::TooManyInFlight(max));
+        };
+        chat.send(socket.namespace(), self.0, move |result| {
+            drop(slot);
+            answer(reply, result);
         });
+    }
+}
+
+fn answer(reply: Reply, result: Result<Appended, ChatError>) {
+    match result {
+        Ok(appended) => {
+            let answer = SendReply {
+                ok: true,
+                message: &appended.message,
+            };
+            if let Some(answer) = encoded(&answer) {
+                reply.ok(answer);
+            }
+        }
+        Err(error) => reply.error(error),
     }
 }

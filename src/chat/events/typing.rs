@@ -1,4 +1,4 @@
-//! `typing` {room, sender, typing}: relayed to the room's other members, never stored.
+//! `typing` {room, sender, typing?}: relayed to the room's other members, never stored.
 
 use std::sync::Arc;
 
@@ -24,7 +24,8 @@ impl ChatEvent for Typing {
         Ok(Typing {
             room: fields.room()?,
             sender: SenderName::parse(fields.string("sender")?)?,
-            typing: fields.bool("typing")?,
+            // Clients written for the original app send only {room, sender}.
+            typing: fields.optional_bool("typing")?.unwrap_or(true),
         })
     }
 
