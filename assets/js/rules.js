@@ -25,7 +25,7 @@ export function trimmed(value) {
 }
 
 /** How many characters the server counts in `value`. */
-export function charCount(value) {
+function charCount(value) {
   return Array.from(value).length;
 }
 

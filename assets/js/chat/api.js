@@ -47,7 +47,7 @@ export async function getMessages(params) {
 }
 
 /** Posts one message; resolves to the server's copy of it (or undefined if it sent none). */
-export async function postMessage(payload) {
+export async function createMessage(payload) {
   const d = await api('POST', apiBase, payload);
   return d.message;
 }

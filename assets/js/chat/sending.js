@@ -11,7 +11,7 @@
 
 import { newClientId } from '../page.js';
 import { isBlankText } from '../rules.js';
-import { postMessage } from './api.js';
+import { createMessage } from './api.js';
 import { showNameForm } from './name.js';
 import { describeError } from './notices.js';
 import { buildMessage, nearBottom, regroup, renderLive, scrollToBottom, setMsgState, setTime, updateEmpty } from './render.js';
@@ -72,7 +72,7 @@ async function sendOverHttp(clientId) {
   if (!p) return;
   const { text, sender, client_id } = p.payload;
   try {
-    const message = await postMessage({ text, sender, client_id });
+    const message = await createMessage({ text, sender, client_id });
     if (message) renderLive([message], true);
     else fail(clientId, { code: 'internal', message: 'Unexpected server reply.' });
   } catch (err) {

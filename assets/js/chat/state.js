@@ -1,8 +1,8 @@
 /*
  * chat/state.js: what every part of the chat page shares: its elements, the room it is
- * for (from the address), the timings they agree on, and the one `state` object that holds
- * what the page knows right now. Each part changes only its own fields; the comments say
- * which part owns which.
+ * for (from the address), the limits they agree on, and the one `state` object that holds
+ * what the page knows right now. The parts share it rather than pass it around; each field
+ * says which part keeps it up to date.
  */
 
 import { $ } from '../page.js';
