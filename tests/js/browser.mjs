@@ -300,6 +300,62 @@ async function twoUsers(browser) {
   await alice.page.setViewportSize(PHONE);
   await sleep(200); // let the layout settle after the resize
   await screenshot(alice, 'chat-mobile.png');
+
+  await namesCountCharacters(browser);
+}
+
+/** In the page: the name error with this id (lobby or chat name form) says "too long". */
+const refusedAsTooLong = (id) => {
+  const error = document.getElementById(id);
+  return Boolean(error) && !error.hidden && /at most 64 characters/.test(error.textContent);
+};
+
+/**
+ * The pages count a name as the server does: Unicode characters after trimming, at most
+ * 64. An emoji is one character to the server but two UTF-16 units to `.length`, so a
+ * page counting `.length` refused names of 33–64 emoji that the server accepts. Here a
+ * name of 40 emoji (between spaces, which do not count) passes the lobby and the server
+ * stores messages under it; 65 characters, emoji or letters, are refused with the reason.
+ */
+async function namesCountCharacters(browser) {
+  const room = randomName('names');
+  const emoji = '🙂'.repeat(40);
+  const user = await newUser(browser, null);
+  user.label = '40-emoji user';
+  const { page } = user;
+  await page.goto(`${baseUrl}/`, { timeout: STEP_MS });
+  for (const [what, tooLong] of [['emoji', '🙂'.repeat(65)], ['letters', 'n'.repeat(65)]]) {
+    await page.fill('#name', tooLong);
+    await page.fill('#room', room);
+    await page.click('#open-chat');
+    await waitInPage(user, `the lobby to refuse a name of 65 ${what}`, refusedAsTooLong, 'name-error');
+    check(page.url() === `${baseUrl}/`, `the lobby opened ${page.url()} with a 65-character name`);
+  }
+  await openChatFromLobby(user, ` ${emoji} `, room);
+  user.name = emoji;
+  user.label = '40-emoji user';
+  check(await page.textContent('#user-name') === emoji, `the chat shows the name as ${await page.textContent('#user-name')}`);
+  await waitStatus(user, 'connected');
+  await say(user, 'Forty faces, one name', []);
+
+  // The chat's own name form follows the same rule: a remembered 65-emoji name is not
+  // used, the form asks again and takes 64 emoji.
+  const other = await newUser(browser, '🙃'.repeat(65));
+  other.label = '64-emoji user';
+  await openChat(other, room);
+  await waitInPage(other, 'the name form instead of a 65-emoji name', () => !document.getElementById('name-form').hidden);
+  await other.page.fill('#name-input', '🙃'.repeat(65));
+  await other.page.press('#name-input', 'Enter');
+  await waitInPage(other, 'the name form to refuse 65 emoji', refusedAsTooLong, 'name-form-error');
+  other.name = '🙃'.repeat(64);
+  await other.page.fill('#name-input', other.name);
+  await other.page.press('#name-input', 'Enter');
+  await waitInPage(other, 'the name form to take 64 emoji', () => document.getElementById('name-form').hidden);
+  await waitStatus(other, 'connected');
+  await say(other, 'Sixty-four of them', [user]);
+
+  const senders = (await assertInSync([user, other], room)).map((m) => m.sender);
+  check(JSON.stringify(senders) === JSON.stringify([emoji, other.name]), `the server stored the senders ${JSON.stringify(senders)}`);
 }
 
 async function websocketBlocked(browser) {

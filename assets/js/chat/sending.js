@@ -1,0 +1,90 @@
+/*
+ * chat/sending.js: sending a message, with a visible fate. The original app showed a
+ * local echo and hoped for the best, so people saw messages that never arrived. Here:
+ *   - an echo is shown at once with data-state="sending" and a client_id;
+ *   - it becomes "sent" only when the server's copy arrives (ack or broadcast, whichever
+ *     is first; render.js swaps it in), and is then the server's message (id, ts);
+ *   - otherwise it becomes "failed" with a Retry button that resends the same client_id,
+ *     which the server deduplicates, so a retry can never post twice.
+ * Sends go over the socket when it is joined, else over HTTP POST.
+ */
+
+import { newClientId } from '../page.js';
+import { isBlankText } from '../rules.js';
+import { createMessage } from './api.js';
+import { showNameForm } from './name.js';
+import { describeError } from './notices.js';
+import { buildMessage, nearBottom, regroup, renderLive, scrollToBottom, setMsgState, setTime, updateEmpty } from './render.js';
+import { els, room, socketUp, state } from './state.js';
+import { stopTyping } from './typing.js';
+
+const SEND_TIMEOUT_MS = 10000;   // no ack within this → "failed", with Retry
+// Only these are worth retrying as-is; "invalid" / "too_large" will fail again.
+const RETRYABLE = new Set(['not_joined', 'rate_limited', 'unavailable', 'internal', 'timeout', 'network']);
+
+/** The message form was submitted. */
+export function submitMessage(event) {
+  event.preventDefault();
+  if (!state.name) { showNameForm(); return; }
+  const text = els.input.value;
+  if (isBlankText(text)) { els.input.focus(); return; }
+  const clientId = newClientId();
+  const payload = { room, text, sender: state.name, client_id: clientId };
+  const li = buildMessage(state.name, text);
+  li.classList.add('msg--own');
+  li.dataset.clientId = clientId;
+  setTime(li, Date.now());
+  els.list.append(li);
+  regroup(li);
+  state.pending.set(clientId, { el: li, payload });
+  updateEmpty();
+  els.input.value = '';
+  stopTyping();
+  scrollToBottom();
+  deliver(clientId);
+}
+
+/** Send (or resend) a pending echo: socket when joined, HTTP otherwise. Same client_id. */
+function deliver(clientId) {
+  const p = state.pending.get(clientId);
+  if (!p) return;
+  setMsgState(p.el, 'sending');
+  if (!socketUp() || !state.joined) {
+    sendOverHttp(clientId);
+    return;
+  }
+  const socket = state.socket;
+  socket.timeout(SEND_TIMEOUT_MS).emit('send_message', p.payload, (err, res) => {
+    if (!state.pending.has(clientId)) return; // the broadcast already confirmed it
+    if (err) {
+      // Lost with the connection: HTTP can still deliver it (same client_id, so safe).
+      if (!socket.connected) sendOverHttp(clientId);
+      else fail(clientId, { code: 'timeout', message: 'No confirmation from the server.' });
+      return;
+    }
+    if (res && res.ok && res.message) renderLive([res.message], true);
+    else fail(clientId, (res && res.error) || { code: 'internal' });
+  });
+}
+
+async function sendOverHttp(clientId) {
+  const p = state.pending.get(clientId);
+  if (!p) return;
+  const { text, sender, client_id } = p.payload;
+  try {
+    const message = await createMessage({ text, sender, client_id });
+    if (message) renderLive([message], true);
+    else fail(clientId, { code: 'internal', message: 'Unexpected server reply.' });
+  } catch (err) {
+    fail(clientId, err);
+  }
+}
+
+function fail(clientId, error) {
+  const p = state.pending.get(clientId);
+  if (!p) return;
+  const follow = nearBottom(); // the status line adds height: keep it in view
+  const canRetry = RETRYABLE.has(error.code) || !error.code;
+  setMsgState(p.el, 'failed', describeError(error), canRetry ? () => deliver(clientId) : null);
+  if (follow) scrollToBottom();
+}

@@ -1,0 +1,65 @@
+/*
+ * rules.js: the server's rules for names, chat keys and message text, so that a bad value
+ * is explained on the page before it is sent, and a good one is never refused by the page.
+ * They must say exactly what the server says (src/model.rs), which is why they do not use
+ * the shortcuts JavaScript offers:
+ *   - Lengths count Unicode characters (code points), as the server counts Rust `char`s.
+ *     `.length` counts UTF-16 units: an emoji is 2 of them, so with `.length` a name of
+ *     40 emoji would be "80 characters" here while the server accepts it as 40.
+ *   - Surrounding whitespace is the Unicode White_Space set, which is what Rust's `trim`
+ *     removes. JavaScript's own `trim` differs in two characters: it removes U+FEFF (not
+ *     whitespace to the server) and keeps U+0085 (whitespace to the server).
+ *   - Control characters are the Unicode category Cc, Rust's `char::is_control`.
+ * The HTML inputs carry no `maxlength` for names for the same reason: it counts UTF-16 units.
+ */
+
+const MAX_NAME_CHARS = 64;
+const MAX_ROOM_CHARS = 128;
+const NOT_ROOM_CHARS = /[^A-Za-z0-9_.:-]/gu;
+const SURROUNDING_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
+const CONTROL_CHAR = /\p{Cc}/u;
+
+/** `value` without surrounding whitespace, removed the way the server trims. */
+export function trimmed(value) {
+  return value.replace(SURROUNDING_SPACE, '');
+}
+
+/** How many characters the server counts in `value`. */
+function charCount(value) {
+  return Array.from(value).length;
+}
+
+/**
+ * A name as the server will store it (trimmed), and why it cannot be used, or null for
+ * `problem` when it can.
+ */
+export function checkName(raw) {
+  const name = typeof raw === 'string' ? trimmed(raw) : '';
+  return { name, problem: nameProblem(name) };
+}
+
+function nameProblem(name) {
+  if (name.length === 0) return 'Please enter your name.';
+  if (charCount(name) > MAX_NAME_CHARS) return 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
+  if (CONTROL_CHAR.test(name)) return 'Names cannot contain control characters.';
+  return null;
+}
+
+/** Why `room` cannot be used as a chat key, or null when it can. The server does not trim keys. */
+export function roomProblem(room) {
+  if (room.length === 0) return 'Please enter a chat key.';
+  if (charCount(room) > MAX_ROOM_CHARS) return 'Chat keys can be at most ' + MAX_ROOM_CHARS + ' characters.';
+  const bad = room.match(NOT_ROOM_CHARS);
+  if (bad) {
+    const shown = Array.from(new Set(bad), (c) => (c === ' ' ? 'space' : '“' + c + '”'));
+    return 'Chat keys may only use letters, digits and _ . : - (not ' + shown.slice(0, 5).join(', ') + ').';
+  }
+  // Browsers collapse `.` and `..` out of a /chat/… address.
+  if (/^\.+$/.test(room)) return 'Chat keys cannot be only dots.';
+  return null;
+}
+
+/** True when the server would refuse `text` as empty (it trims before it checks). */
+export function isBlankText(text) {
+  return trimmed(text).length === 0;
+}
