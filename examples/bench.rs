@@ -3,7 +3,7 @@
 //! server on this machine and give it the server's PID to read its CPU and memory.
 //!
 //! ```sh
-//! parley --listen 127.0.0.1:5000 --data-dir /tmp/bench-data &
+//! parley --listen 127.0.0.1:5000 --data-dir /tmp/bench-data --rate-limit 0 &
 //! cargo run --release --example bench -- fanout  --url http://127.0.0.1:5000 --server-pid $!
 //! cargo run --release --example bench -- idle    --conns 5000 --server-pid $!
 //! cargo run --release --example bench -- durable --window 32 --server-pid $!

@@ -6,11 +6,18 @@
 
 mod support;
 
+use std::sync::Mutex;
+
 use support::{Client, http, run_client, start_parley};
 
 /// Floods a server started with `flags` while a bystander chats, expecting the
 /// bystander's acks within `p99_limit_ms` at p99; returns `/metrics` afterwards.
 fn flood_then_metrics(flags: &[&str], p99_limit_ms: &str) -> String {
+    // One flood at a time: two at once would measure the machine, not the server.
+    static ONE_FLOOD: Mutex<()> = Mutex::new(());
+    let _alone = ONE_FLOOD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = tempfile::tempdir().expect("temporary directory");
     let server = start_parley(dir.path(), flags);
     let url = server.url.clone();

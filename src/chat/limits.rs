@@ -28,9 +28,9 @@ pub struct ChatLimits {
 /// The default rate: no person typing meets it (the page sends one event per message
 /// and at most one `typing` per second), every flood does.
 pub const DEFAULT_RATE_PER_SECOND: u32 = 20;
-/// The default burst, as a multiple of the rate: a reconnecting page joins its rooms
-/// and resends its outbox at once.
-pub const DEFAULT_BURST_PER_RATE: u32 = 3;
+/// The default burst, as a multiple of the rate: a reconnecting page joins each of its
+/// rooms (up to `max_rooms_per_socket`, 100) and resends its outbox at once.
+pub const DEFAULT_BURST_PER_RATE: u32 = 10;
 
 impl Default for ChatLimits {
     fn default() -> Self {
@@ -127,7 +127,8 @@ impl ClientBuckets {
     }
 }
 
-/// Refusals in a row, in bursts, after which a client counts as flooding.
+/// Refusals, in bursts, after which a client that has not backed off counts as
+/// flooding.
 const FLOOD_BURSTS: f64 = 4.0;
 
 /// What the bucket says about one more event.
@@ -147,7 +148,10 @@ pub(super) struct TokenBucket {
     burst: f64,
     tokens: f64,
     refilled_at: Instant,
-    refused_in_a_row: f64,
+    /// Refusals since the client last backed off (let its bucket refill to half).
+    /// An occasional token earned mid-flood does not forgive it: the flood would then
+    /// never be noticed at high rates.
+    refused_since_backoff: f64,
 }
 
 impl TokenBucket {
@@ -159,7 +163,7 @@ impl TokenBucket {
             burst,
             tokens: burst,
             refilled_at: now,
-            refused_in_a_row: 0.0,
+            refused_since_backoff: 0.0,
         }
     }
 
@@ -181,13 +185,15 @@ impl TokenBucket {
     pub(super) fn take(&mut self, now: Instant) -> Admission {
         self.tokens = self.tokens_at(now);
         self.refilled_at = now;
+        if self.tokens >= self.burst / 2.0 {
+            self.refused_since_backoff = 0.0;
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            self.refused_in_a_row = 0.0;
             return Admission::Allowed;
         }
-        self.refused_in_a_row += 1.0;
-        if self.refused_in_a_row > FLOOD_BURSTS * self.burst {
+        self.refused_since_backoff += 1.0;
+        if self.refused_since_backoff > FLOOD_BURSTS * self.burst {
             Admission::Flooding
         } else {
             Admission::Refused
@@ -235,6 +241,27 @@ mod tests {
         let mut at_ms = vec![0; 11];
         at_ms.extend([2000; 3]);
         assert_eq!(answers(&mut bucket, start, &at_ms), expected);
+    }
+
+    #[test]
+    fn tokens_earned_mid_flood_do_not_forgive_it() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(100, 10, start);
+        let mut flooding_at = None;
+        // 1,000 events a second: a token every 10 ms is admitted in between.
+        for n in 0..200u64 {
+            let now = start + Duration::from_millis(n);
+            if bucket.take(now) == Admission::Flooding {
+                flooding_at = Some(n);
+                break;
+            }
+        }
+        let flooding_at = flooding_at.expect("a flood at 100 times the rate is noticed");
+        // After the burst of 10 and 40 refusals, with the tokens earned meanwhile.
+        assert!(
+            (50..60).contains(&flooding_at),
+            "noticed after {flooding_at} events"
+        );
     }
 
     #[test]
