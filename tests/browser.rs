@@ -110,6 +110,7 @@ fn pages_survive_a_server_restart() {
             &url,
             artifacts.to_str().expect("UTF-8 path"),
         ],
+        &[],
     );
 
     script.wait_for("READY_FOR_RESTART", SCRIPT_DEADLINE);

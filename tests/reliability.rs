@@ -54,6 +54,7 @@ fn sigkill_under_load_loses_and_doubles_nothing() {
             Client::Node,
             "crash.mjs",
             &[&url, "load", journal, &round.to_string()],
+            &[],
         );
         client.wait_for("loading", Duration::from_secs(20));
         let delay = Duration::from_millis(200 + rand::random::<u64>() % 1300);
@@ -73,6 +74,7 @@ fn sigkill_under_load_loses_and_doubles_nothing() {
         Client::Node,
         "crash.mjs",
         &[&url, "final", journal, &(ROUNDS + 1).to_string()],
+        &[],
     )
     .finish(Duration::from_secs(20));
     let figures = figures(&out);
@@ -167,6 +169,7 @@ fn a_slow_consumer_is_disconnected_and_catches_up() {
         Client::Node,
         "reconnect.mjs",
         &[&server.url, "slow-consumer", &pid],
+        &[],
     )
     .finish(Duration::from_secs(120));
     server.assert_running();

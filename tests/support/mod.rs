@@ -276,7 +276,7 @@ pub fn run_client_with_env(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> String {
-    let mut script = Script::spawn_with_env(kind, script, args, env);
+    let mut script = Script::spawn(kind, script, args, env);
     // Nothing to say: a script that reads its stdin finds it closed at once.
     script.stdin = None;
     script.finish(CLIENT_DEADLINE)
@@ -295,16 +295,8 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn spawn(kind: Client, script: &str, args: &[&str]) -> Script {
-        Script::spawn_with_env(kind, script, args, &[])
-    }
-
-    pub fn spawn_with_env(
-        kind: Client,
-        script: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-    ) -> Script {
+    /// Starts `script` with `args`, and `env` on top of this process's environment.
+    pub fn spawn(kind: Client, script: &str, args: &[&str], env: &[(&str, &str)]) -> Script {
         let (program, path) = kind.command(script);
         let mut child = Command::new(&program)
             .arg(&path)
