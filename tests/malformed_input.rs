@@ -39,7 +39,7 @@ const ROOM: &str = "malformed-target";
 const MAX_PAYLOAD: usize = 1_000_000;
 /// Bound for any single answer.
 const WAIT: Duration = Duration::from_secs(8);
-/// 2^64 + 1, one more than any unsigned 64-bit field can hold.
+/// 2^64 + 1: more than any unsigned 64-bit field can hold.
 const BIG: &str = "18446744073709551617";
 
 // ------------------------------------------------------------------ the shared target
