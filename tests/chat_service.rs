@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Client, ServerProcess, run_client, run_client_with_env, start_parley};
+use support::{Client, ServerProcess, http, run_client, run_client_with_env, start_parley};
 
 fn start(data_dir: &Path) -> ServerProcess {
     start_parley(data_dir, &[])
@@ -89,11 +89,14 @@ fn acknowledged_messages_survive(stop: impl Fn(ServerProcess)) {
     );
     stop(server);
     let server = start(&data.path().join("db"));
-    run_client(
+    let out = run_client(
         Client::Node,
         "chat.mjs",
         &[&server.url, "verify-history", "restart-room", acked],
     );
+    // The room holds the acknowledged messages and nothing else: a restart that
+    // replayed something twice would store more.
+    assert!(out.contains("verified 200 of 200 stored"), "{out}");
 }
 
 #[test]
@@ -127,4 +130,17 @@ fn limits_answer_with_their_codes() {
     );
     let out = run_client(Client::Node, "chat.mjs", &[&server.url, "limits"]);
     assert!(out.contains("ok limits"), "{out}");
+    // The server counted what it refused: the third room (join and send) and at least
+    // four sends of the burst.
+    let metrics = http(&server.url, "GET", "/metrics", &[], b"").body;
+    let errors = |code: &str| -> u64 {
+        let prefix = format!("parley_errors_total{{code=\"{code}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|count| count.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+    };
+    assert!(errors("too_large") >= 2, "{metrics}");
+    assert!(errors("rate_limited") >= 4, "{metrics}");
 }

@@ -1,4 +1,4 @@
-// End-to-end chat scenarios (DESIGN.md "Wire contract" and "HTTP", issue 3) driven by
+// End-to-end chat scenarios (README "Socket.IO events" and "HTTP API") driven by
 // the official `socket.io-client` against a running `parley` server.
 //
 // Usage: node tests/js/chat.mjs http://127.0.0.1:PORT <scenario> [args...]
@@ -17,8 +17,8 @@ import {
 } from './lib.mjs';
 
 const USAGE = 'node chat.mjs http://127.0.0.1:PORT <scenario> [args...]';
-const DEFAULT_LIMIT = 50; // join and history return this many by default (issue 3)
-const MAX_TEXT = 4000; // DESIGN.md default text limit
+const DEFAULT_LIMIT = 50; // join and history return this many by default (README)
+const MAX_TEXT = 4000; // the default --max-text-chars (README "Running it")
 
 let baseUrl;
 const openSockets = [];

@@ -1,4 +1,4 @@
-// The client side of the crash test (tests/reliability.rs, issue 6): durable sends
+// The client side of the crash test (tests/reliability.rs): durable sends
 // with acks from several official clients into several rooms while the Rust test
 // SIGKILLs the server at a random moment and restarts it on the same data dir/port.
 //

@@ -1,15 +1,15 @@
 // End-to-end protocol scenarios driven by the official `socket.io-client` (v4).
 //
 // Target: the `protocol_conformance` example (`cargo run --release --example
-// protocol_conformance -- --port P`), whose behaviour is described in issue 2:
-// it echoes `auth`, `message` → `message-back`, acks `message-with-ack`, asks the
+// protocol_conformance -- --port P`; README "Protocol conformance"), which
+// echoes `auth`, `message` → `message-back`, acks `message-with-ack`, asks the
 // client for acks (`request-server-ack`), manages rooms (`join-room`, `to-room`) and
 // disconnects on `disconnect-me`.
 //
 // Usage: node tests/js/protocol.mjs http://127.0.0.1:PORT
 // Every scenario runs once per transport configuration (default = polling then upgrade,
-// websocket only, polling only). Exit 0 with `ok N scenarios`, or exit 1 naming the
-// scenario that failed and why.
+// websocket only, polling only), printing `passed [CONFIG] NAME` when it passes. Exit 0
+// with `ok N scenarios`, or exit 1 naming the scenario that failed and why.
 
 import { io } from 'socket.io-client';
 import {
@@ -249,6 +249,7 @@ async function main() {
       try {
         await runOne(baseUrl, config, name, scenario);
         passed++;
+        console.log(`passed [${config.name}] ${name}`);
       } catch (err) {
         console.error(`FAIL [${config.name}] ${name}: ${describeError(err)}`);
         console.error(`(${passed} scenarios passed before this one)`);

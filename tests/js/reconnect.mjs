@@ -1,17 +1,18 @@
-// Reconnection and back-pressure scenarios (issue 6), driven by tests/reliability.rs and
-// tests/malformed_input.rs.
+// Reconnection and back-pressure scenarios (README "Tests"), driven by
+// tests/reliability.rs and tests/malformed_input.rs.
 //
 // Usage: node tests/js/reconnect.mjs http://127.0.0.1:PORT <scenario> [args...]
 //   catch-up                       a client cut off while 50 messages are sent catches up
 //                                  from its last id: everything once, in order
 //   slow-consumer PID              a raw WebSocket that stops reading while the room is
 //                                  flooded is disconnected, not skipped; RSS of PID printed
-//   chatter ROOM READY_FILE STOP_FILE
-//                                  well-behaved official clients chat in ROOM every 50 ms
-//                                  until STOP_FILE exists; nothing lost, doubled or foreign
+//   chatter ROOM                   well-behaved official clients chat in ROOM every 50 ms,
+//                                  print `ready` after the first message, and stop when a
+//                                  line or the end arrives on stdin; nothing lost, doubled
+//                                  or foreign
 // Exit 0 printing `ok <scenario>` (and `figures …` lines), or 1 with the reason.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws'; // engine.io-client's own dependency
 import { io } from 'socket.io-client';
 import {
@@ -355,9 +356,14 @@ async function slowConsumer(pidArg) {
 
 // Well-behaved clients (WebSocket, polling, polling→upgrade) take turns sending a
 // message every 50 ms and check each arrives once at every one of them, while another
-// process attacks the server.
-async function chatter(room, readyFile, stopFile) {
-  check(room && readyFile && stopFile, 'usage: chatter ROOM READY_FILE STOP_FILE');
+// process attacks the server. Stdin tells it to stop; its end does too, so a chatter
+// whose test process died stops instead of chatting on.
+async function chatter(room) {
+  check(room, 'usage: chatter ROOM');
+  let stopped = false;
+  const stop = () => { stopped = true; };
+  process.stdin.on('data', stop);
+  process.stdin.on('end', stop);
   const options = [{ transports: ['websocket'] }, { transports: ['polling'] }, {}];
   const clients = [];
   const problems = [];
@@ -373,7 +379,7 @@ async function chatter(room, readyFile, stopFile) {
   const acked = [];
   const latencies = [];
   const deadline = Date.now() + 150000;
-  for (let n = 0; !existsSync(stopFile); n++) {
+  for (let n = 0; !stopped; n++) {
     check(Date.now() < deadline, 'chatter: never told to stop');
     check(problems.length === 0, problems.join('; '));
     const { socket } = clients[n % clients.length];
@@ -381,7 +387,7 @@ async function chatter(room, readyFile, stopFile) {
     const { message } = await ok(socket, 'send_message', { room, sender: `chatter${n % clients.length}`, text: `tick ${n}`, client_id: `tick-${n}` });
     latencies.push(Date.now() - started);
     acked.push(message);
-    if (n === 0) writeFileSync(readyFile, 'ready');
+    if (n === 0) console.log('ready');
     await sleep(50);
   }
   await waitUntil(() => clients.every((c) => c.inbox.length >= acked.length), 'every tick at every chatter');

@@ -1,4 +1,4 @@
-"""End-to-end chat scenarios (DESIGN.md "Wire contract" and "HTTP", issue 3) driven by
+"""End-to-end chat scenarios (README "Socket.IO events" and "HTTP API") driven by
 the official python-socketio client against a running `parley` server.
 
 Usage: python tests/py/chat.py http://127.0.0.1:PORT <scenario> [args...]
@@ -9,7 +9,6 @@ PARLEY_TEST_TRANSPORT=websocket|polling restricts the client to one transport
 """
 
 import os
-import queue
 import sys
 import time
 import urllib.parse
@@ -17,20 +16,20 @@ import urllib.parse
 import requests
 import socketio
 
-from common import QUIET_S, WAIT_S, Failure, check, describe, parse_base_url, random_name
+from common import QUIET_S, WAIT_S, EventQueues, Failure, check, describe, parse_base_url, random_name
 
 USAGE = "python chat.py http://127.0.0.1:PORT <scenario> [args...]"
-MAX_TEXT = 4000  # DESIGN.md default text limit
+MAX_TEXT = 4000  # the default --max-text-chars (README "Running it")
 
 
-class ChatClient:
+class ChatClient(EventQueues):
     """A python-socketio client that queues every chat event the server sends it."""
 
     EVENTS = ("message", "typing", "error")
 
     def __init__(self, base_url):
+        super().__init__(self.EVENTS)
         self.sio = socketio.Client(reconnection=False)  # a drop is a failure here
-        self.queues = {name: queue.Queue() for name in self.EVENTS}
         for name in self.EVENTS:
             self.sio.on(name, self._recorder(name))
         only = os.environ.get("PARLEY_TEST_TRANSPORT")
@@ -38,19 +37,6 @@ class ChatClient:
 
     def _recorder(self, name):
         return lambda *args: self.queues[name].put(args[0] if len(args) == 1 else list(args))
-
-    def wait(self, event, timeout=WAIT_S):
-        try:
-            return self.queues[event].get(timeout=timeout)
-        except queue.Empty:
-            raise Failure(f"timed out after {timeout} s waiting for event '{event}'") from None
-
-    def drain(self, event):
-        """Everything queued for `event` so far, without waiting."""
-        items = []
-        while not self.queues[event].empty():
-            items.append(self.queues[event].get_nowait())
-        return items
 
     def request(self, event, payload):
         """Emits with an ack and returns the ack payload."""

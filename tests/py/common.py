@@ -1,6 +1,8 @@
 """Helpers shared by the Python end-to-end scripts (protocol.py, chat.py): failures
-with readable reasons, comparisons, and the loopback-only URL check."""
+with readable reasons, comparisons, the queues a client's events land in, and the
+loopback-only URL check."""
 
+import queue
 import random
 import re
 import string
@@ -17,6 +19,27 @@ class Failure(Exception):
 def check(condition, message):
     if not condition:
         raise Failure(message)
+
+
+class EventQueues:
+    """What the server sent a client: a queue per event, filled from the client's
+    threads and read by the scenario with a bound."""
+
+    def __init__(self, events):
+        self.queues = {name: queue.Queue() for name in events}
+
+    def wait(self, event, timeout=WAIT_S):
+        try:
+            return self.queues[event].get(timeout=timeout)
+        except queue.Empty:
+            raise Failure(f"timed out after {timeout} s waiting for event '{event}'") from None
+
+    def drain(self, event):
+        """Everything queued for `event` so far, without waiting."""
+        items = []
+        while not self.queues[event].empty():
+            items.append(self.queues[event].get_nowait())
+        return items
 
 
 def _norm(value):

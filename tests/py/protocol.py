@@ -1,18 +1,17 @@
 """End-to-end protocol scenarios driven by the official python-socketio client (5.x).
 
 Target: the `protocol_conformance` example (`cargo run --release --example
-protocol_conformance -- --port P`), whose behaviour is described in issue 2: it echoes
+protocol_conformance -- --port P`; README "Protocol conformance"), which echoes
 `auth`, answers `message` with `message-back`, acks `message-with-ack`, asks the client
 for acks (`request-server-ack`), manages rooms (`join-room`, `to-room`) and disconnects
 on `disconnect-me`.
 
 Usage: python tests/py/protocol.py http://127.0.0.1:PORT
 Every scenario runs once per transport configuration (default = polling then upgrade,
-websocket only, polling only). Exit 0 printing `ok N scenarios`, or exit 1 naming the
-scenario that failed and why.
+websocket only, polling only), printing `passed [CONFIG] NAME` when it passes. Exit 0
+printing `ok N scenarios`, or exit 1 naming the scenario that failed and why.
 """
 
-import queue
 import re
 import socket
 import sys
@@ -20,7 +19,7 @@ import time
 
 import socketio
 
-from common import QUIET_S, WAIT_S, Failure, assert_same, check, describe, parse_base_url, random_name
+from common import QUIET_S, WAIT_S, EventQueues, Failure, assert_same, check, describe, parse_base_url, random_name
 
 AUTH = {"token": "abc"}
 
@@ -34,7 +33,7 @@ CONFIGS = [
 ]
 
 
-class Client:
+class Client(EventQueues):
     """One python-socketio client plus queues of everything the server sent it."""
 
     def __init__(self, base_url, transports, namespace="/"):
@@ -48,7 +47,7 @@ class Client:
             reconnection_delay_max=0.5,
             randomization_factor=0,
         )
-        self.queues = {name: queue.Queue() for name in SERVER_EVENTS + ("connect", "disconnect", "connect_error")}
+        super().__init__(SERVER_EVENTS + ("connect", "disconnect", "connect_error"))
         # What we answer when the server asks us for an ack (set by a test).
         self.ack_reply = None
         self._register()
@@ -92,19 +91,6 @@ class Client:
         while self.sio.transport() != wanted and time.monotonic() < deadline:
             time.sleep(0.02)
         check(self.sio.transport() == wanted, f"transport is {self.sio.transport()}, expected {wanted}")
-
-    def wait(self, event, timeout=WAIT_S):
-        try:
-            return self.queues[event].get(timeout=timeout)
-        except queue.Empty:
-            raise Failure(f"timed out after {timeout} s waiting for event '{event}'") from None
-
-    def pending(self, event):
-        """Everything queued for `event` so far, without waiting."""
-        items = []
-        while not self.queues[event].empty():
-            items.append(self.queues[event].get_nowait())
-        return items
 
     def emit(self, event, *args):
         self.sio.emit(event, args if len(args) != 1 else args[0], namespace=self.namespace)
@@ -227,8 +213,8 @@ def scenario_rooms(s):
     assert_same(sender.call("to-room", {"room": room_a, "data": data}), [True], "to-room ack")
     assert_same(peer.wait("room-message"), [data], "room-message at peer")
     time.sleep(QUIET_S)
-    check(not sender.pending("room-message"), "sender received its own room-message")
-    check(not outsider.pending("room-message"), "socket in another room received a room-message")
+    check(not sender.drain("room-message"), "sender received its own room-message")
+    check(not outsider.drain("room-message"), "socket in another room received a room-message")
 
 
 def scenario_invalid_namespace(s):
@@ -252,7 +238,7 @@ def scenario_reconnect(s):
     c.wait("connect")
     assert_same(c.wait("auth"), [AUTH], "auth echo after reconnect")
     c.check_transport()
-    c.pending("message-back")  # the polling variant's throwaway emit may echo or not
+    c.drain("message-back")  # the polling variant's throwaway emit may echo or not
     c.echo(["after", b"ok"], "echo after reconnect")
 
 
@@ -262,7 +248,7 @@ def scenario_server_disconnect(s):
     reason = c.wait("disconnect")
     check(reason == (c.sio.reason.SERVER_DISCONNECT,), f"disconnect reason: {reason!r}")
     time.sleep(QUIET_S)
-    check(not c.pending("connect"), "client reconnected after a server-side disconnect")
+    check(not c.drain("connect"), "client reconnected after a server-side disconnect")
 
 
 SCENARIOS = [(name[len("scenario_"):].replace("_", "-"), fn) for name, fn in globals().items() if name.startswith("scenario_")]
@@ -283,6 +269,7 @@ def main():
             finally:
                 session.close()
             passed += 1
+            print(f"passed [{config_name}] {name}")
     print(f"ok {passed} scenarios")
     return 0
 
