@@ -39,7 +39,8 @@ fn sigkill_under_load_loses_and_doubles_nothing() {
     let data = dir.path().join("db");
     let journal = dir.path().join("journal.json");
     let journal = journal.to_str().unwrap();
-    let warn = ["--log-level", "warn"];
+    // A load test: no rate limit (README, "Limits"), as for every benchmark.
+    let warn = ["--log-level", "warn", "--rate-limit", "0"];
     let started = Instant::now();
     let first = start_parley(&data, &warn);
     let url = first.url.clone();
@@ -103,7 +104,7 @@ fn sigkill_under_load_loses_and_doubles_nothing() {
 /// Runs one scenario of tests/js/reconnect.mjs against a fresh server.
 fn reconnect_scenario(scenario: &str, extra: &[&str]) -> String {
     let data = tempfile::tempdir().unwrap();
-    let server = start_parley(data.path(), &["--log-level", "warn"]);
+    let server = start_parley(data.path(), &["--log-level", "warn", "--rate-limit", "0"]);
     let mut args = vec![server.url.as_str(), scenario];
     args.extend_from_slice(extra);
     let out = run_client(Client::Node, "reconnect.mjs", &args);
@@ -155,9 +156,12 @@ fn a_client_cut_off_catches_up_from_its_last_id() {
 fn a_slow_consumer_is_disconnected_and_catches_up() {
     let data = tempfile::tempdir().unwrap();
     // Heartbeats far apart, so that only the queue bound can drop the consumer.
+    // The room is flooded over HTTP to overflow the consumer: no rate limit.
     let flags = [
         "--log-level",
         "warn",
+        "--rate-limit",
+        "0",
         "--ping-interval",
         "60000",
         "--ping-timeout",
