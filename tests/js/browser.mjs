@@ -1,4 +1,4 @@
-// Parley's pages in a real browser (issue 4): Debian Chromium driven by playwright-core.
+// Parley's pages in a real browser (README, "The pages"): Debian Chromium driven by playwright-core.
 // Every check is about what a person would see in the DOM: messages, their sender and
 // state, the connection indicator, the typing line, the debug page's event log.
 //
@@ -41,7 +41,7 @@ const NAME_KEY = 'parley.name'; // where the lobby and chat page keep the user's
 // every 3 s while the socket is down, reconnect backoff capped at 5 s (+50 % jitter),
 // "stopped typing" after 3 s idle and remote typers forgotten after 5 s.
 const STEP_MS = 6000;        // something the page does at once (render, ack, connect)
-const DELIVERY_MS = 4500;    // the issue's "within ~3 s" of HTTP polling, plus slack
+const DELIVERY_MS = 4500;    // the README's "every 3 s" of HTTP polling, plus slack
 const RECONNECT_MS = 15000;  // a reconnect after an outage, through the backoff
 const TYPING_GONE_MS = 8000; // idle timeout + expiry, plus slack
 const SCENARIO_MS = 50000;   // the whole scenario: a hang becomes a failure, not a stuck test
