@@ -526,7 +526,7 @@ impl Writer {
     /// inserts are used because sled's `apply_batch` writes out sled's own log buffer on
     /// every call, handing it to sled's IO pool, whose wake-ups cost more than all the
     /// inserts together.
-    fn write(&mut self, pending: &mut Pending) -> Result<Option<wal::Appended>, WriteFailure> {
+    fn write(&mut self, pending: &mut Pending) -> Result<Option<wal::LoggedRecord>, WriteFailure> {
         if pending.added == 0 {
             return Ok(None);
         }
@@ -693,7 +693,7 @@ struct Applied {
     outcomes: Vec<Outcome>,
     written: Result<(), WriteFailure>,
     /// Where the batch's log record went; None when nothing was written.
-    logged: Option<wal::Appended>,
+    logged: Option<wal::LoggedRecord>,
     added: u64,
 }
 
