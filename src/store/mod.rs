@@ -23,13 +23,14 @@
 //! batch applied meanwhile and only then answers their waiters. A single writer also
 //! makes ids and duplicate checks race-free without locks.
 
+mod error;
 mod wal;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, TryLockError};
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -40,6 +41,9 @@ use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
+
+pub use error::StoreError;
+use error::{WriteFailure, corrupt, log_error, sled_err};
 
 /// First byte of every stored value, so the record format can change later.
 const RECORD_VERSION: u8 = 1;
@@ -69,68 +73,6 @@ fn is_message_key(key: &[u8]) -> bool {
 /// Upper bounds (µs) of the flush latency histogram buckets; one more bucket is +Inf.
 pub const FLUSH_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 const BUCKET_COUNT: usize = FLUSH_BUCKETS_US.len() + 1;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the store is busy: too many writes are waiting")]
-    Busy,
-    #[error("data directory {} is in use by another parley process", dir.display())]
-    Locked { dir: PathBuf },
-    #[error("cannot use data directory {}: {source}", dir.display())]
-    Dir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("data directory {} is corrupt or unreadable: {source}", dir.display())]
-    Open { dir: PathBuf, source: sled::Error },
-    #[error("data directory {} is corrupt: the storage engine crashed while opening it", dir.display())]
-    OpenCrashed { dir: PathBuf },
-    #[error("cannot start the store writer thread: {0}")]
-    Spawn(std::io::Error),
-    #[error("storage error while {op}: {source}")]
-    Sled {
-        op: &'static str,
-        source: sled::Error,
-    },
-    #[error("write-ahead log error while {op}: {source}")]
-    Log {
-        op: &'static str,
-        source: Arc<std::io::Error>,
-    },
-    #[error("corrupt stored data at key {key}: {reason}")]
-    Corrupt { key: String, reason: String },
-    #[error("cannot encode message {id}: {source}")]
-    Encode {
-        id: u64,
-        source: bincode::error::EncodeError,
-    },
-    #[error("the store writer has stopped")]
-    WriterGone,
-    #[error("the store writer thread panicked")]
-    WriterPanicked,
-    #[error("a storage read task failed: {0}")]
-    ReadTask(#[from] tokio::task::JoinError),
-    #[error("import line {line}: {source}")]
-    ImportParse {
-        line: u64,
-        source: serde_json::Error,
-    },
-    #[error("import: cannot read line {line}: {source}")]
-    ImportRead { line: u64, source: std::io::Error },
-    #[error("export: cannot write: {source}")]
-    ExportWrite { source: std::io::Error },
-}
-
-fn sled_err(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
-    move |source| StoreError::Sled { op, source }
-}
-
-fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        key: key.escape_ascii().to_string(),
-        reason: reason.into(),
-    }
-}
 
 /// A validated message to store; the store assigns `id` and `ts`.
 #[derive(Debug, Clone)]
@@ -760,59 +702,6 @@ fn retire(db: &sled::Db, segment: &wal::Segment) {
     }
 }
 
-/// Why a whole batch failed. Kept apart from [`StoreError`] because every waiter in the
-/// batch needs its own copy.
-#[derive(Clone)]
-struct WriteFailure {
-    op: &'static str,
-    cause: FailureCause,
-}
-
-#[derive(Clone)]
-enum FailureCause {
-    Sled(sled::Error),
-    Log(Arc<std::io::Error>),
-}
-
-impl WriteFailure {
-    fn sled(op: &'static str, source: sled::Error) -> WriteFailure {
-        WriteFailure {
-            op,
-            cause: FailureCause::Sled(source),
-        }
-    }
-
-    fn log(op: &'static str, source: std::io::Error) -> WriteFailure {
-        WriteFailure {
-            op,
-            cause: FailureCause::Log(Arc::new(source)),
-        }
-    }
-
-    fn clone_as_error(&self) -> StoreError {
-        match &self.cause {
-            FailureCause::Sled(source) => StoreError::Sled {
-                op: self.op,
-                source: source.clone(),
-            },
-            FailureCause::Log(source) => StoreError::Log {
-                op: self.op,
-                source: Arc::clone(source),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for WriteFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cause: &dyn std::fmt::Display = match &self.cause {
-            FailureCause::Sled(source) => source,
-            FailureCause::Log(source) => source,
-        };
-        write!(f, "{}: {cause}", self.op)
-    }
-}
-
 /// Reads `(last_id, count)`, from `meta` when present; otherwise (a new or foreign
 /// database) by scanning once.
 fn load_meta(trees: &Trees) -> Result<(u64, u64), StoreError> {
@@ -840,13 +729,6 @@ fn load_meta(trees: &Trees) -> Result<(u64, u64), StoreError> {
 /// Size at which the log moves to a new segment and the full one is retired (which
 /// costs one sled flush).
 const LOG_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
-
-fn log_error(op: &'static str, source: std::io::Error) -> StoreError {
-    StoreError::Log {
-        op,
-        source: Arc::new(source),
-    }
-}
 
 /// Replays what the log holds beyond sled's last flush (after a crash) and makes it
 /// durable in sled, so the segments can go.
