@@ -11,6 +11,7 @@
 
 mod codec;
 mod error;
+mod stats;
 mod wal;
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +20,7 @@ use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,8 @@ use codec::{
 };
 pub use error::StoreError;
 use error::{WriteFailure, corrupt, log_error, sled_err};
+use stats::Shared;
+pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
 
 /// Most requests one group commit takes, so one huge burst cannot delay its first
 /// waiters without bound.
@@ -47,10 +50,6 @@ const APPLIED_AHEAD: usize = 64;
 const IMPORT_CHUNK: usize = 1024;
 /// Our own lock file, held for the store's whole life.
 const LOCK_FILE: &str = "parley.lock";
-/// Upper bounds (µs) of the flush latency histogram buckets; one more bucket is +Inf.
-pub const FLUSH_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
-const BUCKET_COUNT: usize = FLUSH_BUCKETS_US.len() + 1;
-
 /// A validated message to store; the store assigns `id` and `ts`.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -82,60 +81,6 @@ pub struct ImportReport {
     pub imported: u64,
     /// Lines whose (room, id) was already stored.
     pub skipped: u64,
-}
-
-/// Group-commit counters since open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreStatsSnapshot {
-    /// Flushes that made at least one message durable.
-    pub flushes: u64,
-    pub messages_written: u64,
-    pub flush_micros_total: u64,
-    pub largest_batch: u64,
-    /// Per-bucket (not cumulative) counts for [`FLUSH_BUCKETS_US`], then +Inf.
-    pub flush_buckets: [u64; BUCKET_COUNT],
-}
-
-#[derive(Default)]
-struct StoreStats {
-    flushes: AtomicU64,
-    messages_written: AtomicU64,
-    flush_micros_total: AtomicU64,
-    largest_batch: AtomicU64,
-    flush_buckets: [AtomicU64; BUCKET_COUNT],
-}
-
-impl StoreStats {
-    fn record(&self, messages: u64, took: Duration) {
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let bucket = FLUSH_BUCKETS_US
-            .iter()
-            .position(|&bound| micros <= bound)
-            .unwrap_or(FLUSH_BUCKETS_US.len());
-        // Relaxed is enough: these are independent counters read for metrics only.
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        self.messages_written.fetch_add(messages, Ordering::Relaxed);
-        self.flush_micros_total.fetch_add(micros, Ordering::Relaxed);
-        self.largest_batch.fetch_max(messages, Ordering::Relaxed);
-        self.flush_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn snapshot(&self) -> StoreStatsSnapshot {
-        StoreStatsSnapshot {
-            flushes: self.flushes.load(Ordering::Relaxed),
-            messages_written: self.messages_written.load(Ordering::Relaxed),
-            flush_micros_total: self.flush_micros_total.load(Ordering::Relaxed),
-            largest_batch: self.largest_batch.load(Ordering::Relaxed),
-            flush_buckets: std::array::from_fn(|i| self.flush_buckets[i].load(Ordering::Relaxed)),
-        }
-    }
-}
-
-/// State the writer updates and readers of the store look at without asking it.
-#[derive(Default)]
-struct Shared {
-    count: AtomicU64,
-    stats: StoreStats,
 }
 
 #[derive(Clone)]
