@@ -15,7 +15,6 @@ pub struct StoreStatsSnapshot {
     pub flushes: u64,
     pub messages_written: u64,
     pub flush_micros_total: u64,
-    pub largest_batch: u64,
     /// Per-bucket (not cumulative) counts for [`FLUSH_BUCKETS_US`], then +Inf.
     pub flush_buckets: [u64; BUCKET_COUNT],
 }
@@ -25,7 +24,6 @@ pub(super) struct StoreStats {
     flushes: AtomicU64,
     messages_written: AtomicU64,
     flush_micros_total: AtomicU64,
-    largest_batch: AtomicU64,
     flush_buckets: [AtomicU64; BUCKET_COUNT],
 }
 
@@ -40,7 +38,6 @@ impl StoreStats {
         self.flushes.fetch_add(1, Ordering::Relaxed);
         self.messages_written.fetch_add(messages, Ordering::Relaxed);
         self.flush_micros_total.fetch_add(micros, Ordering::Relaxed);
-        self.largest_batch.fetch_max(messages, Ordering::Relaxed);
         self.flush_buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -49,7 +46,6 @@ impl StoreStats {
             flushes: self.flushes.load(Ordering::Relaxed),
             messages_written: self.messages_written.load(Ordering::Relaxed),
             flush_micros_total: self.flush_micros_total.load(Ordering::Relaxed),
-            largest_batch: self.largest_batch.load(Ordering::Relaxed),
             flush_buckets: std::array::from_fn(|i| self.flush_buckets[i].load(Ordering::Relaxed)),
         }
     }
@@ -60,4 +56,22 @@ impl StoreStats {
 pub(super) struct Shared {
     pub(super) count: AtomicU64,
     pub(super) stats: StoreStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_flush_lands_in_the_first_bucket_that_holds_it() {
+        let stats = StoreStats::default();
+        stats.record(3, Duration::from_micros(100));
+        stats.record(1, Duration::from_micros(101));
+        stats.record(2, Duration::from_secs(1));
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.flushes, 3);
+        assert_eq!(snapshot.messages_written, 6);
+        assert_eq!(snapshot.flush_micros_total, 1_000_201);
+        assert_eq!(snapshot.flush_buckets, [0, 1, 1, 0, 0, 0, 0, 0, 1]);
+    }
 }
