@@ -1,17 +1,25 @@
-//! The durable message store: sled trees, one writer thread doing group commit, and
-//! paging reads.
+//! The durable message store: sled underneath, one writer thread doing group commit,
+//! and paging reads.
 //!
-//! The keys and records in sled are laid out in [`codec`].
+//! How requests flow: [`Store`] is the only way in. A page is read straight from sled
+//! on a blocking task. Every write is queued to the writer thread (`writer.rs`), which
+//! takes whatever is queued as one batch, appends it as one record to the write-ahead
+//! log (`wal.rs`) and inserts it into sled; the flusher thread (`flusher.rs`) syncs the
+//! log once for all the batches applied meanwhile and only then answers them. Answers
+//! come back up only that way: an append through its [`Completion`], other requests
+//! through a reply the caller awaits. So a caller hears of a write only once it is
+//! durable (or failed), the completions of one batch run in id order, and nothing in
+//! the store calls up into the chat.
 //!
-//! Every mutation goes through a single OS thread. It takes one request, drains whatever
-//! else is already queued, appends all of it as one record to the write-ahead log
-//! and inserts it into sled ([`wal`]); a flusher thread syncs the log once for every
-//! batch applied meanwhile and only then answers their waiters. A single writer also
-//! makes ids and duplicate checks race-free without locks.
+//! The other files: `open.rs` locks a data directory, opens sled and replays the log;
+//! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
+//! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
+//! JSON lines backup format.
 
 mod codec;
 mod error;
 mod flusher;
+mod import_export;
 mod open;
 mod stats;
 #[cfg(test)]
@@ -20,7 +28,6 @@ mod wal;
 mod writer;
 
 use std::fs::File;
-use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -29,17 +36,16 @@ use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
-
-use codec::{decode_entry, is_message_key, message_key, room_prefix};
-pub use error::StoreError;
+use codec::{decode_entry, message_key};
 use error::sled_err;
 use open::{Opened, Trees, open_dir};
 use stats::Shared;
-pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
 use writer::{Command, WriterThread};
 
-/// Messages per import request sent to the writer.
-const IMPORT_CHUNK: usize = 1024;
+pub use error::StoreError;
+pub use import_export::ImportReport;
+pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
+
 /// A validated message to store; the store assigns `id` and `ts`.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -65,65 +71,15 @@ pub struct PageQuery {
     pub limit: usize,
 }
 
-/// What [`Store::import`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportReport {
-    pub imported: u64,
-    /// Lines whose (room, id) was already stored.
-    pub skipped: u64,
-}
-
-/// Called by the store's flusher thread once an append is durable (or failed). Completions of
-/// one batch run in the order their requests arrived, so whatever they trigger (a
-/// broadcast) happens in id order.
+/// How an append's outcome leaves the store: called on the store's flusher thread once
+/// the append is durable (or failed), never before. Completions of one batch run in the
+/// order their requests arrived, so whatever they trigger (a broadcast) happens in id
+/// order.
 pub type Completion = Box<dyn FnOnce(Result<Appended, StoreError>) + Send>;
 
 /// Size at which the log moves to a new segment and the full one is retired (which
 /// costs one sled flush).
 const LOG_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
-
-fn read_page(
-    messages: &Tree,
-    room: &RoomName,
-    query: PageQuery,
-) -> Result<Vec<Message>, StoreError> {
-    let lowest = match query.after {
-        Some(after) => match after.checked_add(1) {
-            Some(lowest) => lowest,
-            None => return Ok(Vec::new()),
-        },
-        None => 0,
-    };
-    let highest = match query.before {
-        Some(before) => match before.checked_sub(1) {
-            Some(highest) => highest,
-            None => return Ok(Vec::new()),
-        },
-        None => u64::MAX,
-    };
-    if query.limit == 0 || lowest > highest {
-        return Ok(Vec::new());
-    }
-    let range = messages.range(message_key(room, lowest)..=message_key(room, highest));
-    let read = sled_err("reading a page");
-    let decode = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
-        let (key, value) = entry.map_err(&read)?;
-        decode_entry(&key, &value)
-    };
-    if query.after.is_some() {
-        range.take(query.limit).map(decode).collect()
-    } else {
-        // The newest `limit`: walk backwards from the top of the range, then restore
-        // oldest-first order.
-        let mut page = range
-            .rev()
-            .take(query.limit)
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        page.reverse();
-        Ok(page)
-    }
-}
 
 /// The message store. Share it behind an `Arc`; call [`Store::close`] to shut down from
 /// async code (dropping it blocks the current thread until queued writes are done).
@@ -235,78 +191,9 @@ impl Store {
         usize::try_from(self.shared.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 
+    /// Group-commit counters since open, for `/metrics`.
     pub fn stats(&self) -> StoreStatsSnapshot {
         self.shared.stats.snapshot()
-    }
-
-    /// Writes one JSON message per line, each room oldest first, and returns how many.
-    /// Blocking: for the CLI, not for async tasks.
-    pub fn export(&self, room: Option<&RoomName>, out: &mut impl Write) -> Result<u64, StoreError> {
-        let entries = match room {
-            Some(room) => self.trees.messages.scan_prefix(room_prefix(room)),
-            None => self.trees.messages.iter(),
-        };
-        let write_err = |source| StoreError::ExportWrite { source };
-        let mut written = 0;
-        for entry in entries {
-            let (key, value) = entry.map_err(sled_err("exporting"))?;
-            if !is_message_key(&key) {
-                continue;
-            }
-            let message = decode_entry(&key, &value)?;
-            serde_json::to_writer(&mut *out, &message).map_err(|e| write_err(e.into()))?;
-            out.write_all(b"\n").map_err(write_err)?;
-            written += 1;
-        }
-        out.flush().map_err(write_err)?;
-        Ok(written)
-    }
-
-    /// Stores messages read as JSON lines (the export format), keeping their ids; those
-    /// already present are skipped, so importing twice is harmless. Blank lines are
-    /// ignored. A bad line stops the import with its line number; the lines before it
-    /// that were already committed stay, and re-running after a fix is safe.
-    ///
-    /// Blocking: for the CLI. Panics if called on an async runtime thread (tokio forbids
-    /// blocking sends there); use `spawn_blocking` in async code.
-    pub fn import(&self, input: impl BufRead) -> Result<ImportReport, StoreError> {
-        let mut report = ImportReport::default();
-        let mut chunk = Vec::with_capacity(IMPORT_CHUNK);
-        for (index, line) in input.lines().enumerate() {
-            let line_number = index as u64 + 1;
-            let line = line.map_err(|source| StoreError::ImportRead {
-                line: line_number,
-                source,
-            })?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let message =
-                serde_json::from_str(&line).map_err(|source| StoreError::ImportParse {
-                    line: line_number,
-                    source,
-                })?;
-            chunk.push(message);
-            if chunk.len() == IMPORT_CHUNK {
-                let done = self.import_chunk(std::mem::take(&mut chunk))?;
-                report.imported += done.imported;
-                report.skipped += done.skipped;
-            }
-        }
-        if !chunk.is_empty() {
-            let done = self.import_chunk(chunk)?;
-            report.imported += done.imported;
-            report.skipped += done.skipped;
-        }
-        Ok(report)
-    }
-
-    fn import_chunk(&self, messages: Vec<Message>) -> Result<ImportReport, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests()?
-            .blocking_send(Command::Import { messages, reply })
-            .map_err(|_| StoreError::WriterGone)?;
-        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// Stops accepting writes, lets the writer finish everything queued, and waits for
@@ -337,12 +224,56 @@ impl Drop for Store {
     }
 }
 
+/// Reads one page of `room` from sled, as [`Store::page`] describes.
+fn read_page(
+    messages: &Tree,
+    room: &RoomName,
+    query: PageQuery,
+) -> Result<Vec<Message>, StoreError> {
+    let lowest = match query.after {
+        Some(after) => match after.checked_add(1) {
+            Some(lowest) => lowest,
+            None => return Ok(Vec::new()),
+        },
+        None => 0,
+    };
+    let highest = match query.before {
+        Some(before) => match before.checked_sub(1) {
+            Some(highest) => highest,
+            None => return Ok(Vec::new()),
+        },
+        None => u64::MAX,
+    };
+    if query.limit == 0 || lowest > highest {
+        return Ok(Vec::new());
+    }
+    let range = messages.range(message_key(room, lowest)..=message_key(room, highest));
+    let read = sled_err("reading a page");
+    let decode = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
+        let (key, value) = entry.map_err(&read)?;
+        decode_entry(&key, &value)
+    };
+    if query.after.is_some() {
+        range.take(query.limit).map(decode).collect()
+    } else {
+        // The newest `limit`: walk backwards from the top of the range, then restore
+        // oldest-first order.
+        let mut page = range
+            .rev()
+            .take(query.limit)
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        page.reverse();
+        Ok(page)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::test_support::{fill, new_message, query, room};
     use super::*;
-    use std::collections::HashSet;
-    use std::io::BufRead;
 
     fn texts(page: &[Message]) -> Vec<&str> {
         page.iter().map(|m| m.text.as_str()).collect()
@@ -534,119 +465,5 @@ mod tests {
         fill(&store, "r", 3).await;
         store.flush().await.unwrap();
         assert_eq!(store.message_count(), 3);
-    }
-
-    fn seeded(dir: &Path) -> (Store, tokio::runtime::Runtime) {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let store = Store::open(dir).unwrap();
-        runtime.block_on(async {
-            fill(&store, "a", 3).await;
-            fill(&store, "b.c", 2).await;
-            store
-                .append(new_message("a", "bob", "with id", Some("c9")))
-                .await
-                .unwrap();
-        });
-        (store, runtime)
-    }
-
-    #[test]
-    fn export_then_import_round_trips() {
-        let source_dir = tempfile::tempdir().unwrap();
-        let (source, _runtime) = seeded(source_dir.path());
-        let mut exported = Vec::new();
-        assert_eq!(source.export(None, &mut exported).unwrap(), 6);
-        let lines: Vec<Message> = exported
-            .lines()
-            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-            .collect();
-        assert_eq!(lines[0].room.as_str(), "a");
-        assert!(lines[..4].windows(2).all(|w| w[0].id < w[1].id));
-
-        let mut only_b = Vec::new();
-        assert_eq!(source.export(Some(&room("b.c")), &mut only_b).unwrap(), 2);
-
-        let target_dir = tempfile::tempdir().unwrap();
-        let target = Store::open(target_dir.path()).unwrap();
-        let report = target.import(exported.as_slice()).unwrap();
-        assert_eq!(
-            report,
-            ImportReport {
-                imported: 6,
-                skipped: 0
-            }
-        );
-        assert_eq!(target.message_count(), 6);
-        let mut again = Vec::new();
-        target.export(None, &mut again).unwrap();
-        assert_eq!(again, exported);
-
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            let retry = target
-                .append(new_message("a", "bob", "with id", Some("c9")))
-                .await
-                .unwrap();
-            assert!(retry.duplicate, "imported client ids still deduplicate");
-            let newer = target
-                .append(new_message("a", "ann", "new", None))
-                .await
-                .unwrap();
-            assert!(newer.message.id > lines.iter().map(|m| m.id).max().unwrap());
-        });
-    }
-
-    #[test]
-    fn importing_twice_changes_nothing() {
-        let source_dir = tempfile::tempdir().unwrap();
-        let (source, _runtime) = seeded(source_dir.path());
-        let mut exported = Vec::new();
-        source.export(None, &mut exported).unwrap();
-        // The same lines twice in one file, plus blank lines, are fine too.
-        let mut doubled = exported.clone();
-        doubled.extend_from_slice(b"\n  \n");
-        doubled.extend_from_slice(&exported);
-
-        let target_dir = tempfile::tempdir().unwrap();
-        let target = Store::open(target_dir.path()).unwrap();
-        assert_eq!(
-            target.import(doubled.as_slice()).unwrap(),
-            ImportReport {
-                imported: 6,
-                skipped: 6
-            }
-        );
-        assert_eq!(
-            target.import(exported.as_slice()).unwrap(),
-            ImportReport {
-                imported: 0,
-                skipped: 6
-            }
-        );
-        assert_eq!(target.message_count(), 6);
-    }
-
-    #[test]
-    fn import_names_the_bad_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let input = concat!(
-            r#"{"id":1,"room":"a","sender":"ann","text":"ok","ts":0,"client_id":null}"#,
-            "\n\n",
-            r#"{"id":2,"room":"a b","sender":"ann","text":"bad room","ts":0}"#,
-            "\n"
-        );
-        let err = store.import(input.as_bytes()).unwrap_err();
-        assert!(
-            matches!(err, StoreError::ImportParse { line: 3, .. }),
-            "{err:?}"
-        );
-        assert!(
-            err.to_string()
-                .starts_with("import line 3: room may only contain"),
-            "{err}"
-        );
-        let err = store.import("not json\n".as_bytes()).unwrap_err();
-        assert!(matches!(err, StoreError::ImportParse { line: 1, .. }));
     }
 }
