@@ -1,8 +1,9 @@
 //! The flusher thread: makes the batches the writer applied durable with one sync of
 //! the log per group, answers their waiters in order, and retires full log segments.
 //!
-//! Answers leave the store only from here: a [`Completion`](super::Completion) or a
-//! reply runs after the sync that made its request durable, never before.
+//! Once the writer has taken a request, its answer leaves the store only through
+//! [`complete`]: a [`Completion`](super::Completion) or a reply runs after the sync that
+//! made its request durable, never before.
 
 use std::io;
 use std::sync::Arc;

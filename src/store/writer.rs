@@ -130,11 +130,14 @@ pub(super) fn start(
     Ok((requests, thread))
 }
 
+/// What the writer thread owns: the only handle that writes to sled and the log.
 struct Writer {
     trees: Trees,
     wal: wal::Wal,
     shared: Arc<Shared>,
+    /// The highest id given out, so the next one is larger even if the clock goes back.
     last_id: u64,
+    /// Messages stored, written with every batch so that opening need not count them.
     count: u64,
 }
 
