@@ -1,136 +1,50 @@
-//! The durable message store: sled trees, one writer thread doing group commit, and
-//! paging reads.
+//! The durable message store: sled underneath, one writer thread doing group commit,
+//! and paging reads.
 //!
-//! Layout (all integers big-endian, so byte order is numeric order):
+//! How requests flow: [`Store`] is the only way in. A page is read straight from sled
+//! on a blocking task. Every write is queued to the writer thread (`writer.rs`), which
+//! takes whatever is queued as one batch, appends it as one record to the write-ahead
+//! log (`wal.rs`) and inserts it into sled; the flusher thread (`flusher.rs`) syncs the
+//! log once for all the batches applied meanwhile and only then answers them. Answers
+//! come back up only that way: an append through its [`Completion`], other requests
+//! through a reply the caller awaits. So a caller hears of a write only once it is
+//! durable (or failed), the completions of one batch run in id order, and nothing in
+//! the store calls up into the chat.
 //!
-//! One sled tree, `messages`, holds three keyspaces:
-//!
-//! | key | value |
-//! |---|---|
-//! | room ‖ 0x00 ‖ id | version byte 1 ‖ bincode(sender, text, ts, client_id) |
-//! | 0x01 ‖ room ‖ 0x00 ‖ sender ‖ 0x00 ‖ client_id | id (dedupe entry) |
-//! | 0x02 ‖ `last_id` / `count` | u64 |
-//!
-//! Rooms are printable ASCII without 0x00 and senders cannot contain control
-//! characters, so no two different (room, id) or (room, sender, client_id) tuples share
-//! a key, the keyspaces cannot overlap, and all of one room's messages form one
-//! contiguous key range ordered by id. A message, its dedupe entry and the counters are
-//! written together: one record of the write-ahead log makes them atomic.
-//!
-//! Every mutation goes through a single OS thread. It takes one request, drains whatever
-//! else is already queued, appends all of it as one record to the write-ahead log
-//! and inserts it into sled ([`wal`]); a flusher thread syncs the log once for every
-//! batch applied meanwhile and only then answers their waiters. A single writer also
-//! makes ids and duplicate checks race-free without locks.
+//! The other files: `open.rs` locks a data directory, opens sled and replays the log;
+//! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
+//! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
+//! JSON lines backup format.
 
+mod codec;
+mod error;
+mod flusher;
+mod import_export;
+mod open;
+mod stats;
+#[cfg(test)]
+mod test_support;
 mod wal;
+mod writer;
 
-use std::collections::{HashMap, HashSet};
-use std::fs::{File, TryLockError};
-use std::io::{BufRead, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
+use codec::{decode_entry, message_key};
+use error::sled_err;
+use open::{Opened, Trees, open_dir};
+use stats::Shared;
+use writer::{Command, WriterThread};
 
-/// First byte of every stored value, so the record format can change later.
-const RECORD_VERSION: u8 = 1;
-/// Most requests one group commit takes, so one huge burst cannot delay its first
-/// waiters without bound.
-const MAX_BATCH: usize = 1024;
-/// Requests waiting for the writer; when full, `append` waits, which pushes back on
-/// clients instead of growing memory.
-const QUEUE_CAPACITY: usize = 4096;
-/// Applied batches that may wait for the flusher; beyond that the writer waits.
-const APPLIED_AHEAD: usize = 64;
-/// Messages per import request sent to the writer.
-const IMPORT_CHUNK: usize = 1024;
-/// Our own lock file, held for the store's whole life.
-const LOCK_FILE: &str = "parley.lock";
-/// Dedupe entries and metadata live in the `messages` tree too, under a first byte
-/// that no room name can start with (room names are printable ASCII).
-const DEDUPE_PREFIX: u8 = 0x01;
-const META_LAST_ID: &[u8] = b"\x02last_id";
-const META_COUNT: &[u8] = b"\x02count";
-
-/// Whether a key of the `messages` tree is a message (not a dedupe entry or metadata).
-fn is_message_key(key: &[u8]) -> bool {
-    key.first().is_some_and(|first| *first > b' ')
-}
-
-/// Upper bounds (µs) of the flush latency histogram buckets; one more bucket is +Inf.
-pub const FLUSH_BUCKETS_US: [u64; 8] = [50, 100, 250, 500, 1000, 2500, 5000, 10_000];
-const BUCKET_COUNT: usize = FLUSH_BUCKETS_US.len() + 1;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the store is busy: too many writes are waiting")]
-    Busy,
-    #[error("data directory {} is in use by another parley process", dir.display())]
-    Locked { dir: PathBuf },
-    #[error("cannot use data directory {}: {source}", dir.display())]
-    Dir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("data directory {} is corrupt or unreadable: {source}", dir.display())]
-    Open { dir: PathBuf, source: sled::Error },
-    #[error("data directory {} is corrupt: the storage engine crashed while opening it", dir.display())]
-    OpenCrashed { dir: PathBuf },
-    #[error("cannot start the store writer thread: {0}")]
-    Spawn(std::io::Error),
-    #[error("storage error while {op}: {source}")]
-    Sled {
-        op: &'static str,
-        source: sled::Error,
-    },
-    #[error("write-ahead log error while {op}: {source}")]
-    Log {
-        op: &'static str,
-        source: Arc<std::io::Error>,
-    },
-    #[error("corrupt stored data at key {key}: {reason}")]
-    Corrupt { key: String, reason: String },
-    #[error("cannot encode message {id}: {source}")]
-    Encode {
-        id: u64,
-        source: bincode::error::EncodeError,
-    },
-    #[error("the store writer has stopped")]
-    WriterGone,
-    #[error("the store writer thread panicked")]
-    WriterPanicked,
-    #[error("a storage read task failed: {0}")]
-    ReadTask(#[from] tokio::task::JoinError),
-    #[error("import line {line}: {source}")]
-    ImportParse {
-        line: u64,
-        source: serde_json::Error,
-    },
-    #[error("import: cannot read line {line}: {source}")]
-    ImportRead { line: u64, source: std::io::Error },
-    #[error("export: cannot write: {source}")]
-    ExportWrite { source: std::io::Error },
-}
-
-fn sled_err(op: &'static str) -> impl Fn(sled::Error) -> StoreError {
-    move |source| StoreError::Sled { op, source }
-}
-
-fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        key: key.escape_ascii().to_string(),
-        reason: reason.into(),
-    }
-}
+pub use error::StoreError;
+pub use import_export::ImportReport;
+pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
 
 /// A validated message to store; the store assigns `id` and `ts`.
 #[derive(Debug, Clone)]
@@ -157,879 +71,21 @@ pub struct PageQuery {
     pub limit: usize,
 }
 
-/// What [`Store::import`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportReport {
-    pub imported: u64,
-    /// Lines whose (room, id) was already stored.
-    pub skipped: u64,
-}
-
-/// Group-commit counters since open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreStatsSnapshot {
-    /// Flushes that made at least one message durable.
-    pub flushes: u64,
-    pub messages_written: u64,
-    pub flush_micros_total: u64,
-    pub largest_batch: u64,
-    /// Per-bucket (not cumulative) counts for [`FLUSH_BUCKETS_US`], then +Inf.
-    pub flush_buckets: [u64; BUCKET_COUNT],
-}
-
-#[derive(Default)]
-struct StoreStats {
-    flushes: AtomicU64,
-    messages_written: AtomicU64,
-    flush_micros_total: AtomicU64,
-    largest_batch: AtomicU64,
-    flush_buckets: [AtomicU64; BUCKET_COUNT],
-}
-
-impl StoreStats {
-    fn record(&self, messages: u64, took: Duration) {
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let bucket = FLUSH_BUCKETS_US
-            .iter()
-            .position(|&bound| micros <= bound)
-            .unwrap_or(FLUSH_BUCKETS_US.len());
-        // Relaxed is enough: these are independent counters read for metrics only.
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        self.messages_written.fetch_add(messages, Ordering::Relaxed);
-        self.flush_micros_total.fetch_add(micros, Ordering::Relaxed);
-        self.largest_batch.fetch_max(messages, Ordering::Relaxed);
-        self.flush_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn snapshot(&self) -> StoreStatsSnapshot {
-        StoreStatsSnapshot {
-            flushes: self.flushes.load(Ordering::Relaxed),
-            messages_written: self.messages_written.load(Ordering::Relaxed),
-            flush_micros_total: self.flush_micros_total.load(Ordering::Relaxed),
-            largest_batch: self.largest_batch.load(Ordering::Relaxed),
-            flush_buckets: std::array::from_fn(|i| self.flush_buckets[i].load(Ordering::Relaxed)),
-        }
-    }
-}
-
-/// State the writer updates and readers of the store look at without asking it.
-#[derive(Default)]
-struct Shared {
-    count: AtomicU64,
-    stats: StoreStats,
-}
-
-#[derive(Clone)]
-struct Trees {
-    db: sled::Db,
-    /// Messages by room and id, dedupe entries and metadata (see [`DEDUPE_PREFIX`]).
-    messages: Tree,
-}
-
-impl Trees {
-    fn open(db: sled::Db) -> Result<Trees, sled::Error> {
-        Ok(Trees {
-            messages: db.open_tree("messages")?,
-            db,
-        })
-    }
-}
-
-/// The on-disk record, borrowed for writing so no string is copied.
-#[derive(Serialize)]
-struct RecordRef<'a> {
-    sender: &'a SenderName,
-    text: &'a MessageText,
-    ts: u64,
-    client_id: Option<&'a ClientId>,
-}
-
-/// The on-disk record, owned for reading; deserializing re-validates every field because
-/// the disk is an edge too.
-#[derive(Deserialize)]
-struct Record {
-    sender: SenderName,
-    text: MessageText,
-    ts: u64,
-    client_id: Option<ClientId>,
-}
-
-fn room_prefix(room: &RoomName) -> Vec<u8> {
-    let mut key = Vec::with_capacity(room.as_str().len() + 9);
-    key.extend_from_slice(room.as_str().as_bytes());
-    key.push(0);
-    key
-}
-
-fn message_key(room: &RoomName, id: u64) -> Vec<u8> {
-    let mut key = room_prefix(room);
-    key.extend_from_slice(&id.to_be_bytes());
-    key
-}
-
-fn dedupe_key(room: &RoomName, sender: &SenderName, client_id: &ClientId) -> Vec<u8> {
-    let mut key = vec![DEDUPE_PREFIX];
-    key.extend_from_slice(room.as_str().as_bytes());
-    key.push(0);
-    key.extend_from_slice(sender.as_str().as_bytes());
-    key.push(0);
-    key.extend_from_slice(client_id.as_str().as_bytes());
-    key
-}
-
-fn decode_u64(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
-    let array: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| corrupt(key, format!("expected 8 bytes, found {}", bytes.len())))?;
-    Ok(u64::from_be_bytes(array))
-}
-
-fn split_message_key(key: &[u8]) -> Result<(RoomName, u64), StoreError> {
-    let Some(split) = key.len().checked_sub(9) else {
-        return Err(corrupt(key, "message key too short"));
-    };
-    let (room, rest) = key.split_at(split);
-    if rest[0] != 0 {
-        return Err(corrupt(key, "message key lacks the room separator"));
-    }
-    let room = std::str::from_utf8(room)
-        .map_err(|_| corrupt(key, "room is not UTF-8"))
-        .and_then(|room| RoomName::parse(room).map_err(|e| corrupt(key, e.to_string())))?;
-    Ok((room, decode_u64(key, &rest[1..])?))
-}
-
-fn encode_value(message: &Message) -> Result<Vec<u8>, StoreError> {
-    let record = RecordRef {
-        sender: &message.sender,
-        text: &message.text,
-        ts: message.ts,
-        client_id: message.client_id.as_ref(),
-    };
-    let mut value = vec![RECORD_VERSION];
-    let body =
-        bincode::serde::encode_to_vec(&record, bincode::config::standard()).map_err(|source| {
-            StoreError::Encode {
-                id: message.id,
-                source,
-            }
-        })?;
-    value.extend_from_slice(&body);
-    Ok(value)
-}
-
-fn decode_entry(key: &[u8], value: &[u8]) -> Result<Message, StoreError> {
-    let (room, id) = split_message_key(key)?;
-    let Some((&version, body)) = value.split_first() else {
-        return Err(corrupt(key, "empty value"));
-    };
-    if version != RECORD_VERSION {
-        return Err(corrupt(key, format!("unknown record version {version}")));
-    }
-    let (record, used): (Record, usize) =
-        bincode::serde::decode_from_slice(body, bincode::config::standard())
-            .map_err(|e| corrupt(key, e.to_string()))?;
-    if used != body.len() {
-        return Err(corrupt(key, "trailing bytes after record"));
-    }
-    Ok(Message {
-        id,
-        room,
-        sender: record.sender,
-        text: record.text,
-        ts: record.ts,
-        client_id: record.client_id,
-    })
-}
-
-fn now_micros() -> u64 {
-    // A clock before 1970 yields 0, and the last+1 rule still keeps ids increasing.
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    u64::try_from(since_epoch.as_micros()).unwrap_or(u64::MAX)
-}
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
-/// Called by the store's flusher thread once an append is durable (or failed). Completions of
-/// one batch run in the order their requests arrived, so whatever they trigger (a
-/// broadcast) happens in id order.
+/// How an append's outcome leaves the store: called on the store's flusher thread once
+/// the append is durable (or failed), never before. Completions of one batch run in the
+/// order their requests arrived, so whatever they trigger (a broadcast) happens in id
+/// order.
 pub type Completion = Box<dyn FnOnce(Result<Appended, StoreError>) + Send>;
-
-enum Command {
-    Append {
-        request: NewMessage,
-        done: Completion,
-    },
-    Import {
-        messages: Vec<Message>,
-        reply: Reply<ImportReport>,
-    },
-    Flush {
-        reply: Reply<()>,
-    },
-}
-
-/// An answer computed while staging, sent only once the batch is durable.
-enum Outcome {
-    Append(Completion, Result<Appended, StoreError>),
-    Import(Reply<ImportReport>, Result<ImportReport, StoreError>),
-    Flush(Reply<()>),
-}
-
-/// One group commit being assembled.
-#[derive(Default)]
-struct Pending {
-    /// Messages and their dedupe entries: one log record, then inserted into sled.
-    entries: wal::Entries,
-    /// Message keys staged in this batch, which the trees cannot know about yet.
-    keys: HashSet<Vec<u8>>,
-    /// Dedupe keys staged in this batch with their message, so a retry that arrives in
-    /// the same batch as the original still finds it.
-    dedupe_hits: HashMap<Vec<u8>, Message>,
-    last_id: u64,
-    added: u64,
-}
-
-/// One message ready to go into a [`Pending`]: every fallible step is done before
-/// anything is staged, so a failed request leaves nothing half-staged.
-struct Staged {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    id: u64,
-    /// The dedupe key and the message it answers retries with, when it has a client_id.
-    dedupe: Option<(Vec<u8>, Message)>,
-}
-
-impl Pending {
-    fn stage(&mut self, staged: Staged) {
-        let id = staged.id;
-        self.last_id = self.last_id.max(id);
-        self.keys.insert(staged.key.clone());
-        self.entries.push((staged.key, staged.value));
-        if let Some((dedupe_key, message)) = staged.dedupe {
-            self.insert(&dedupe_key, &id.to_be_bytes());
-            self.dedupe_hits.insert(dedupe_key, message);
-        }
-        self.added += 1;
-    }
-
-    fn insert(&mut self, key: &[u8], value: &[u8]) {
-        self.entries.push((key.to_vec(), value.to_vec()));
-    }
-}
-
-struct Writer {
-    trees: Trees,
-    wal: wal::Wal,
-    shared: Arc<Shared>,
-    last_id: u64,
-    count: u64,
-}
-
-impl Writer {
-    /// Writes batches as requests arrive and hands each to a flusher thread, which
-    /// syncs the log once for every batch written while its previous sync ran and only
-    /// then answers their waiters. So the next batches are written while the disk
-    /// works. The hand-over holds up to [`APPLIED_AHEAD`] batches: measured with the
-    /// shared benchmark, a deeper hand-over beat a single slot (durable acks 28–29k/s
-    /// against 25–26k/s, when sled's flush still made batches durable), because writing
-    /// never stalls on a sync.
-    fn run(mut self, mut requests: mpsc::Receiver<Command>) -> Result<(), sled::Error> {
-        let (applied_sender, applied) = std::sync::mpsc::sync_channel(APPLIED_AHEAD);
-        let db = self.trees.db.clone();
-        let shared = Arc::clone(&self.shared);
-        let flusher = std::thread::Builder::new()
-            .name("parley-store-flusher".into())
-            .spawn(move || {
-                let mut clock = wal::SyncClock::default();
-                while let Ok(first) = applied.recv() {
-                    let group: Vec<Applied> =
-                        std::iter::once(first).chain(applied.try_iter()).collect();
-                    complete(&db, &shared, &mut clock, group);
-                }
-                db.flush().map(drop)
-            })
-            .map_err(sled::Error::Io)?;
-        // `blocking_recv` keeps returning queued commands after the store dropped its
-        // sender, so everything accepted is still written before the thread ends.
-        while let Some(first) = requests.blocking_recv() {
-            let mut commands = vec![first];
-            while commands.len() < MAX_BATCH {
-                match requests.try_recv() {
-                    Ok(command) => commands.push(command),
-                    Err(_) => break,
-                }
-            }
-            let batch = self.commit(commands);
-            if let Err(std::sync::mpsc::SendError(batch)) = applied_sender.send(batch) {
-                // Only if the flusher died; its waiters still deserve an answer.
-                let mut clock = wal::SyncClock::default();
-                complete(&self.trees.db, &self.shared, &mut clock, vec![batch]);
-            }
-        }
-        drop(applied_sender);
-        flusher.join().unwrap_or_else(|_| {
-            Err(sled::Error::ReportableBug(
-                "store flusher thread panicked".into(),
-            ))
-        })?;
-        // sled now holds everything durably; a log left behind would only be replayed.
-        if let Err(error) = self.wal.remove_all() {
-            tracing::warn!(%error, "cannot remove the write-ahead log after the final flush");
-        }
-        Ok(())
-    }
-
-    /// Stages and writes one batch of commands; the answers wait for the log's sync.
-    fn commit(&mut self, commands: Vec<Command>) -> Applied {
-        let mut pending = Pending {
-            last_id: self.last_id,
-            ..Pending::default()
-        };
-        let outcomes: Vec<Outcome> = commands
-            .into_iter()
-            .map(|command| match command {
-                Command::Append { request, done } => {
-                    Outcome::Append(done, self.stage_append(&mut pending, request))
-                }
-                Command::Import { messages, reply } => {
-                    Outcome::Import(reply, self.stage_import(&mut pending, messages))
-                }
-                Command::Flush { reply } => Outcome::Flush(reply),
-            })
-            .collect();
-
-        // Ids used by a failed write are not reused; skipping some is harmless.
-        self.last_id = pending.last_id;
-        let written = self.write(&mut pending);
-        if let Err(error) = &written {
-            tracing::error!(%error, batch = pending.added, "group commit failed");
-        }
-        let (written, logged) = match written {
-            Ok(logged) => (Ok(()), logged),
-            Err(failure) => (Err(failure), None),
-        };
-        Applied {
-            outcomes,
-            written,
-            logged,
-            added: pending.added,
-        }
-    }
-
-    /// Appends the staged batch to the log, then inserts it into sled; [`complete`]
-    /// makes it durable.
-    ///
-    /// The batch is atomic through the log, not through sled: a crash may leave sled
-    /// with part of a batch, and replaying the record on open completes it. Plain
-    /// inserts are used because sled's `apply_batch` writes out sled's own log buffer on
-    /// every call, handing it to sled's IO pool, whose wake-ups cost more than all the
-    /// inserts together.
-    fn write(&mut self, pending: &mut Pending) -> Result<Option<wal::Appended>, WriteFailure> {
-        if pending.added == 0 {
-            return Ok(None);
-        }
-        let count = self.count + pending.added;
-        // In the same log record as the messages, which replay restores whole: a crash
-        // can never keep a dedupe entry without its message, or a message without its
-        // dedupe entry (a retry would then be stored twice).
-        pending.insert(META_LAST_ID, &pending.last_id.to_be_bytes());
-        pending.insert(META_COUNT, &count.to_be_bytes());
-        let logged = self
-            .wal
-            .append(&pending.entries)
-            .map_err(|source| WriteFailure::log("appending to the log", source))?;
-        for (key, value) in pending.entries.drain(..) {
-            self.trees
-                .messages
-                .insert(key, value)
-                .map_err(|source| WriteFailure::sled("committing a batch", source))?;
-        }
-        self.count = count;
-        self.shared.count.store(count, Ordering::Relaxed);
-        Ok(Some(logged))
-    }
-
-    fn stage_append(
-        &self,
-        pending: &mut Pending,
-        request: NewMessage,
-    ) -> Result<Appended, StoreError> {
-        let dedupe_key = request
-            .client_id
-            .as_ref()
-            .map(|client_id| dedupe_key(&request.room, &request.sender, client_id));
-        if let Some(dedupe_key) = &dedupe_key {
-            if let Some(first) = pending.dedupe_hits.get(dedupe_key) {
-                return Ok(Appended {
-                    message: first.clone(),
-                    duplicate: true,
-                });
-            }
-            if let Some(first) = self.stored_duplicate(&request.room, dedupe_key)? {
-                return Ok(Appended {
-                    message: first,
-                    duplicate: true,
-                });
-            }
-        }
-        let id = now_micros().max(pending.last_id.saturating_add(1));
-        let message = Message {
-            id,
-            room: request.room,
-            sender: request.sender,
-            text: request.text,
-            ts: id / 1000,
-            client_id: request.client_id,
-        };
-        pending.stage(Staged {
-            key: message_key(&message.room, id),
-            value: encode_value(&message)?,
-            id,
-            dedupe: dedupe_key.map(|key| (key, message.clone())),
-        });
-        Ok(Appended {
-            message,
-            duplicate: false,
-        })
-    }
-
-    fn stored_duplicate(
-        &self,
-        room: &RoomName,
-        dedupe_key: &[u8],
-    ) -> Result<Option<Message>, StoreError> {
-        let read = sled_err("reading the dedupe index");
-        let Some(id) = self.trees.messages.get(dedupe_key).map_err(&read)? else {
-            return Ok(None);
-        };
-        let key = message_key(room, decode_u64(dedupe_key, &id)?);
-        let value = self
-            .trees
-            .messages
-            .get(&key)
-            .map_err(&read)?
-            .ok_or_else(|| corrupt(dedupe_key, "dedupe entry points to a missing message"))?;
-        decode_entry(&key, &value).map(Some)
-    }
-
-    /// Stages messages that keep their ids; an existing (room, id) is skipped so that
-    /// importing the same file twice changes nothing.
-    fn stage_import(
-        &self,
-        pending: &mut Pending,
-        messages: Vec<Message>,
-    ) -> Result<ImportReport, StoreError> {
-        let read = sled_err("checking imported messages");
-        let mut report = ImportReport::default();
-        let mut staged: Vec<Staged> = Vec::with_capacity(messages.len());
-        let mut keys = HashSet::new();
-        let mut dedupe_keys = HashSet::new();
-        for message in messages {
-            let key = message_key(&message.room, message.id);
-            if pending.keys.contains(&key)
-                || keys.contains(&key)
-                || self.trees.messages.contains_key(&key).map_err(&read)?
-            {
-                report.skipped += 1;
-                continue;
-            }
-            // The first message of a (room, sender, client_id) keeps the dedupe entry,
-            // as it would have live.
-            let dedupe_key = match &message.client_id {
-                Some(client_id) => {
-                    let dedupe_key = dedupe_key(&message.room, &message.sender, client_id);
-                    let taken = pending.dedupe_hits.contains_key(&dedupe_key)
-                        || dedupe_keys.contains(&dedupe_key)
-                        || self
-                            .trees
-                            .messages
-                            .contains_key(&dedupe_key)
-                            .map_err(&read)?;
-                    (!taken).then_some(dedupe_key)
-                }
-                None => None,
-            };
-            if let Some(dedupe_key) = &dedupe_key {
-                dedupe_keys.insert(dedupe_key.clone());
-            }
-            keys.insert(key.clone());
-            staged.push(Staged {
-                key,
-                value: encode_value(&message)?,
-                id: message.id,
-                dedupe: dedupe_key.map(|key| (key, message)),
-            });
-            report.imported += 1;
-        }
-        for one in staged {
-            pending.stage(one);
-        }
-        Ok(report)
-    }
-}
-
-/// Answers one waiter, after the batch it was part of was written (or failed).
-/// A request's own result, unless the batch it was part of failed to be written.
-fn settle<T>(
-    result: Result<T, StoreError>,
-    written: &Result<(), WriteFailure>,
-) -> Result<T, StoreError> {
-    match written {
-        Ok(()) => result,
-        Err(failure) => Err(failure.clone_as_error()),
-    }
-}
-
-fn answer<T>(reply: Reply<T>, result: Result<T, StoreError>, written: &Result<(), WriteFailure>) {
-    // A waiter that gave up has dropped its receiver; there is nobody to tell.
-    let _ = reply.send(settle(result, written));
-}
-
-/// A batch applied in memory and appended to the log, waiting for the sync that makes
-/// it durable.
-struct Applied {
-    outcomes: Vec<Outcome>,
-    written: Result<(), WriteFailure>,
-    /// Where the batch's log record went; None when nothing was written.
-    logged: Option<wal::Appended>,
-    added: u64,
-}
-
-/// Syncs the log once for a group of applied batches, then answers their waiters in
-/// order, then lets go of log segments that filled up, and now and then commits the
-/// log's length (see [`wal`]).
-fn complete(db: &sled::Db, shared: &Shared, clock: &mut wal::SyncClock, group: Vec<Applied>) {
-    let started = Instant::now();
-    // Normally one segment; two when the group spans a segment change.
-    let mut segments: Vec<Arc<wal::Segment>> = Vec::new();
-    for logged in group.iter().filter_map(|batch| batch.logged.as_ref()) {
-        if !segments
-            .iter()
-            .any(|seen| Arc::ptr_eq(seen, &logged.segment))
-        {
-            segments.push(Arc::clone(&logged.segment));
-        }
-    }
-    let synced = segments
-        .iter()
-        .try_for_each(|segment| segment.sync())
-        .map_err(|source| WriteFailure::log("syncing the log", source));
-    let added: u64 = group.iter().map(|batch| batch.added).sum();
-    if added > 0 {
-        shared.stats.record(added, started.elapsed());
-    }
-    if let Err(error) = &synced {
-        tracing::error!(%error, "log sync failed");
-    }
-    let mut retired = Vec::new();
-    for batch in group {
-        let written = batch.written.and_then(|()| synced.clone());
-        for outcome in batch.outcomes {
-            match outcome {
-                Outcome::Append(done, result) => done(settle(result, &written)),
-                Outcome::Import(reply, result) => answer(reply, result, &written),
-                Outcome::Flush(reply) => answer(reply, Ok(()), &written),
-            }
-        }
-        retired.extend(batch.logged.and_then(|logged| logged.retired));
-    }
-    for segment in retired {
-        retire(db, &segment);
-    }
-    if !segments.is_empty() && clock.full_sync_due() {
-        for segment in &segments {
-            if let Err(error) = segment.commit_length() {
-                tracing::error!(%error, "committing the log's length failed");
-            }
-        }
-    }
-}
-
-/// Deletes a full log segment once sled holds everything in it durably. Everything in
-/// it was applied to sled before this flush began.
-fn retire(db: &sled::Db, segment: &wal::Segment) {
-    if let Err(error) = db.flush() {
-        // The segment stays and is replayed on the next start; nothing is lost.
-        tracing::error!(%error, "flushing the store to retire a log segment failed");
-        return;
-    }
-    if let Err(error) = std::fs::remove_file(segment.path()) {
-        tracing::warn!(%error, segment = %segment.path().display(), "cannot remove a retired log segment");
-    }
-}
-
-/// Why a whole batch failed. Kept apart from [`StoreError`] because every waiter in the
-/// batch needs its own copy.
-#[derive(Clone)]
-struct WriteFailure {
-    op: &'static str,
-    cause: FailureCause,
-}
-
-#[derive(Clone)]
-enum FailureCause {
-    Sled(sled::Error),
-    Log(Arc<std::io::Error>),
-}
-
-impl WriteFailure {
-    fn sled(op: &'static str, source: sled::Error) -> WriteFailure {
-        WriteFailure {
-            op,
-            cause: FailureCause::Sled(source),
-        }
-    }
-
-    fn log(op: &'static str, source: std::io::Error) -> WriteFailure {
-        WriteFailure {
-            op,
-            cause: FailureCause::Log(Arc::new(source)),
-        }
-    }
-
-    fn clone_as_error(&self) -> StoreError {
-        match &self.cause {
-            FailureCause::Sled(source) => StoreError::Sled {
-                op: self.op,
-                source: source.clone(),
-            },
-            FailureCause::Log(source) => StoreError::Log {
-                op: self.op,
-                source: Arc::clone(source),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for WriteFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cause: &dyn std::fmt::Display = match &self.cause {
-            FailureCause::Sled(source) => source,
-            FailureCause::Log(source) => source,
-        };
-        write!(f, "{}: {cause}", self.op)
-    }
-}
-
-/// Reads `(last_id, count)`, from `meta` when present; otherwise (a new or foreign
-/// database) by scanning once.
-fn load_meta(trees: &Trees) -> Result<(u64, u64), StoreError> {
-    let read = sled_err("reading store metadata");
-    let last = trees.messages.get(META_LAST_ID).map_err(&read)?;
-    let count = trees.messages.get(META_COUNT).map_err(&read)?;
-    if let (Some(last), Some(count)) = (last, count) {
-        return Ok((
-            decode_u64(META_LAST_ID, &last)?,
-            decode_u64(META_COUNT, &count)?,
-        ));
-    }
-    let (mut last_id, mut count) = (0, 0);
-    for key in trees.messages.iter().keys() {
-        let key = key.map_err(&read)?;
-        if !is_message_key(&key) {
-            continue;
-        }
-        last_id = last_id.max(split_message_key(&key)?.1);
-        count += 1;
-    }
-    Ok((last_id, count))
-}
 
 /// Size at which the log moves to a new segment and the full one is retired (which
 /// costs one sled flush).
 const LOG_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 
-fn log_error(op: &'static str, source: std::io::Error) -> StoreError {
-    StoreError::Log {
-        op,
-        source: Arc::new(source),
-    }
-}
-
-/// Replays what the log holds beyond sled's last flush (after a crash) and makes it
-/// durable in sled, so the segments can go.
-fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
-    let leftovers =
-        wal::Leftovers::find(dir).map_err(|source| log_error("opening the log", source))?;
-    let mut replayed = 0usize;
-    // The largest value the log holds for each counter, written once at the end.
-    let mut counters = [(META_LAST_ID, None), (META_COUNT, None)];
-    for path in leftovers.paths() {
-        let records =
-            wal::read_segment(path).map_err(|source| log_error("reading the log", source))?;
-        for entries in records {
-            for (key, value) in entries {
-                match counters
-                    .iter_mut()
-                    .find(|(counter, _)| *counter == key.as_slice())
-                {
-                    Some((_, largest)) => {
-                        let logged = decode_u64(&key, &value)?;
-                        *largest = Some(largest.map_or(logged, |seen: u64| seen.max(logged)));
-                    }
-                    None => {
-                        trees
-                            .messages
-                            .insert(key, value)
-                            .map_err(sled_err("replaying the log"))?;
-                    }
-                }
-            }
-            replayed += 1;
-        }
-    }
-    for (counter, logged) in counters {
-        if let Some(logged) = logged {
-            raise_counter(trees, counter, logged)?;
-        }
-    }
-    if replayed > 0 {
-        trees
-            .db
-            .flush()
-            .map_err(sled_err("flushing the replayed log"))?;
-        tracing::info!(batches = replayed, "replayed the write-ahead log");
-    }
-    Ok(leftovers)
-}
-
-/// Sets a counter to `value` unless sled already holds a larger one. Counters only
-/// grow, and sled may have flushed later batches than the log kept (its background
-/// flush runs on its own), so an older logged value must not move it back.
-fn raise_counter(trees: &Trees, counter: &[u8], value: u64) -> Result<(), StoreError> {
-    let stored = trees
-        .messages
-        .get(counter)
-        .map_err(sled_err("replaying the log"))?;
-    if let Some(stored) = stored
-        && decode_u64(counter, &stored)? >= value
-    {
-        return Ok(());
-    }
-    trees
-        .messages
-        .insert(counter, &value.to_be_bytes())
-        .map_err(sled_err("replaying the log"))?;
-    Ok(())
-}
-
-fn lock_dir(dir: &Path) -> Result<File, StoreError> {
-    let dir_error = |source| StoreError::Dir {
-        dir: dir.to_owned(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(dir_error)?;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK_FILE))
-        .map_err(dir_error)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
-            dir: dir.to_owned(),
-        }),
-        Err(TryLockError::Error(source)) => Err(dir_error(source)),
-    }
-}
-
-/// sled's page cache. Its default (1 GiB) lets a busy server's memory grow far past
-/// what recent history needs; paging older messages still works, from disk.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// How long to wait for sled's own lock when ours was free: a store closed a moment
-/// ago in this process can hold it briefly, until sled's IO threads drop their handles.
-const SLED_LOCK_WAIT: Duration = Duration::from_secs(1);
-
-fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES);
-    let deadline = Instant::now() + SLED_LOCK_WAIT;
-    loop {
-        // sled 0.34 panics instead of returning an error on some damaged files; a
-        // damaged data directory must be reported, not crash the server.
-        let opened = catch_unwind(AssertUnwindSafe(|| config.open())).map_err(|_| {
-            StoreError::OpenCrashed {
-                dir: dir.to_owned(),
-            }
-        })?;
-        match opened {
-            Ok(db) => return Ok(db),
-            // sled takes its own non-blocking flock on `dir/db` and reports a conflict
-            // only as an io::Error of kind Other with this text. Our lock file normally
-            // catches a second parley first; this covers any other program holding the
-            // database.
-            Err(sled::Error::Io(ref e))
-                if e.kind() == std::io::ErrorKind::Other
-                    && e.to_string().starts_with("could not acquire lock") =>
-            {
-                if Instant::now() >= deadline {
-                    return Err(StoreError::Locked {
-                        dir: dir.to_owned(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(source) => {
-                return Err(StoreError::Open {
-                    dir: dir.to_owned(),
-                    source,
-                });
-            }
-        }
-    }
-}
-
-fn read_page(
-    messages: &Tree,
-    room: &RoomName,
-    query: PageQuery,
-) -> Result<Vec<Message>, StoreError> {
-    let lowest = match query.after {
-        Some(after) => match after.checked_add(1) {
-            Some(lowest) => lowest,
-            None => return Ok(Vec::new()),
-        },
-        None => 0,
-    };
-    let highest = match query.before {
-        Some(before) => match before.checked_sub(1) {
-            Some(highest) => highest,
-            None => return Ok(Vec::new()),
-        },
-        None => u64::MAX,
-    };
-    if query.limit == 0 || lowest > highest {
-        return Ok(Vec::new());
-    }
-    let range = messages.range(message_key(room, lowest)..=message_key(room, highest));
-    let read = sled_err("reading a page");
-    let decode = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
-        let (key, value) = entry.map_err(&read)?;
-        decode_entry(&key, &value)
-    };
-    if query.after.is_some() {
-        range.take(query.limit).map(decode).collect()
-    } else {
-        // The newest `limit`: walk backwards from the top of the range, then restore
-        // oldest-first order.
-        let mut page = range
-            .rev()
-            .take(query.limit)
-            .map(decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        page.reverse();
-        Ok(page)
-    }
-}
-
 /// The message store. Share it behind an `Arc`; call [`Store::close`] to shut down from
 /// async code (dropping it blocks the current thread until queued writes are done).
 pub struct Store {
     requests: Option<mpsc::Sender<Command>>,
-    writer: Option<JoinHandle<Result<(), sled::Error>>>,
+    writer: Option<WriterThread>,
     trees: Trees,
     shared: Arc<Shared>,
     // Declared last so it is released only after the database above is closed.
@@ -1044,30 +100,18 @@ impl Store {
     }
 
     fn open_with_segments_of(dir: &Path, segment_bytes: u64) -> Result<Store, StoreError> {
-        let lock = lock_dir(dir)?;
-        let db = open_sled(dir)?;
-        let trees = Trees::open(db).map_err(|source| StoreError::Open {
-            dir: dir.to_owned(),
-            source,
-        })?;
-        let wal = recover(dir, &trees)?
-            .start(segment_bytes)
-            .map_err(|source| log_error("starting the log", source))?;
-        let (last_id, count) = load_meta(&trees)?;
-        let shared = Arc::new(Shared::default());
-        shared.count.store(count, Ordering::Relaxed);
-        let writer = Writer {
-            trees: trees.clone(),
+        let Opened {
+            lock,
+            trees,
             wal,
-            shared: Arc::clone(&shared),
             last_id,
             count,
-        };
-        let (requests, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let writer = std::thread::Builder::new()
-            .name("parley-store-writer".into())
-            .spawn(move || writer.run(receiver))
-            .map_err(StoreError::Spawn)?;
+        } = open_dir(dir, segment_bytes)?;
+        let shared = Arc::new(Shared::default());
+        shared.count.store(count, Ordering::Relaxed);
+        let (requests, writer) =
+            writer::start(trees.clone(), wal, Arc::clone(&shared), last_id, count)
+                .map_err(StoreError::Spawn)?;
         tracing::info!(dir = %dir.display(), messages = count, "store opened");
         Ok(Store {
             requests: Some(requests),
@@ -1147,78 +191,9 @@ impl Store {
         usize::try_from(self.shared.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 
+    /// Group-commit counters since open, for `/metrics`.
     pub fn stats(&self) -> StoreStatsSnapshot {
         self.shared.stats.snapshot()
-    }
-
-    /// Writes one JSON message per line, each room oldest first, and returns how many.
-    /// Blocking: for the CLI, not for async tasks.
-    pub fn export(&self, room: Option<&RoomName>, out: &mut impl Write) -> Result<u64, StoreError> {
-        let entries = match room {
-            Some(room) => self.trees.messages.scan_prefix(room_prefix(room)),
-            None => self.trees.messages.iter(),
-        };
-        let write_err = |source| StoreError::ExportWrite { source };
-        let mut written = 0;
-        for entry in entries {
-            let (key, value) = entry.map_err(sled_err("exporting"))?;
-            if !is_message_key(&key) {
-                continue;
-            }
-            let message = decode_entry(&key, &value)?;
-            serde_json::to_writer(&mut *out, &message).map_err(|e| write_err(e.into()))?;
-            out.write_all(b"\n").map_err(write_err)?;
-            written += 1;
-        }
-        out.flush().map_err(write_err)?;
-        Ok(written)
-    }
-
-    /// Stores messages read as JSON lines (the export format), keeping their ids; those
-    /// already present are skipped, so importing twice is harmless. Blank lines are
-    /// ignored. A bad line stops the import with its line number; the lines before it
-    /// that were already committed stay, and re-running after a fix is safe.
-    ///
-    /// Blocking: for the CLI. Panics if called on an async runtime thread (tokio forbids
-    /// blocking sends there); use `spawn_blocking` in async code.
-    pub fn import(&self, input: impl BufRead) -> Result<ImportReport, StoreError> {
-        let mut report = ImportReport::default();
-        let mut chunk = Vec::with_capacity(IMPORT_CHUNK);
-        for (index, line) in input.lines().enumerate() {
-            let line_number = index as u64 + 1;
-            let line = line.map_err(|source| StoreError::ImportRead {
-                line: line_number,
-                source,
-            })?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let message =
-                serde_json::from_str(&line).map_err(|source| StoreError::ImportParse {
-                    line: line_number,
-                    source,
-                })?;
-            chunk.push(message);
-            if chunk.len() == IMPORT_CHUNK {
-                let done = self.import_chunk(std::mem::take(&mut chunk))?;
-                report.imported += done.imported;
-                report.skipped += done.skipped;
-            }
-        }
-        if !chunk.is_empty() {
-            let done = self.import_chunk(chunk)?;
-            report.imported += done.imported;
-            report.skipped += done.skipped;
-        }
-        Ok(report)
-    }
-
-    fn import_chunk(&self, messages: Vec<Message>) -> Result<ImportReport, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.requests()?
-            .blocking_send(Command::Import { messages, reply })
-            .map_err(|_| StoreError::WriterGone)?;
-        answer.blocking_recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// Stops accepting writes, lets the writer finish everything queued, and waits for
@@ -1249,57 +224,59 @@ impl Drop for Store {
     }
 }
 
+/// Reads one page of `room` from sled, as [`Store::page`] describes.
+fn read_page(
+    messages: &Tree,
+    room: &RoomName,
+    query: PageQuery,
+) -> Result<Vec<Message>, StoreError> {
+    let lowest = match query.after {
+        Some(after) => match after.checked_add(1) {
+            Some(lowest) => lowest,
+            None => return Ok(Vec::new()),
+        },
+        None => 0,
+    };
+    let highest = match query.before {
+        Some(before) => match before.checked_sub(1) {
+            Some(highest) => highest,
+            None => return Ok(Vec::new()),
+        },
+        None => u64::MAX,
+    };
+    if query.limit == 0 || lowest > highest {
+        return Ok(Vec::new());
+    }
+    let range = messages.range(message_key(room, lowest)..=message_key(room, highest));
+    let read = sled_err("reading a page");
+    let decode = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
+        let (key, value) = entry.map_err(&read)?;
+        decode_entry(&key, &value)
+    };
+    if query.after.is_some() {
+        range.take(query.limit).map(decode).collect()
+    } else {
+        // The newest `limit`: walk backwards from the top of the range, then restore
+        // oldest-first order.
+        let mut page = range
+            .rev()
+            .take(query.limit)
+            .map(decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        page.reverse();
+        Ok(page)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
+    use super::test_support::{fill, new_message, query, room};
     use super::*;
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command as Process, Stdio};
-
-    fn room(name: &str) -> RoomName {
-        RoomName::parse(name).unwrap()
-    }
-
-    fn new_message(
-        room_name: &str,
-        sender: &str,
-        text: &str,
-        client_id: Option<&str>,
-    ) -> NewMessage {
-        NewMessage {
-            room: room(room_name),
-            sender: SenderName::parse(sender).unwrap(),
-            text: MessageText::parse(text, 4000).unwrap(),
-            client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
-        }
-    }
-
-    fn query(before: Option<u64>, after: Option<u64>, limit: usize) -> PageQuery {
-        PageQuery {
-            before,
-            after,
-            limit,
-        }
-    }
 
     fn texts(page: &[Message]) -> Vec<&str> {
         page.iter().map(|m| m.text.as_str()).collect()
-    }
-
-    async fn fill(store: &Store, room_name: &str, n: usize) -> Vec<Message> {
-        let mut stored = Vec::new();
-        for i in 0..n {
-            let appended = store
-                .append(new_message(
-                    room_name,
-                    "ann",
-                    &format!("{room_name} {i}"),
-                    None,
-                ))
-                .await
-                .unwrap();
-            stored.push(appended.message);
-        }
-        stored
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1340,7 +317,6 @@ mod tests {
         assert_eq!(stats.messages_written, 64 * 20);
         assert!(stats.flushes >= 1 && stats.flushes <= 64 * 20);
         assert_eq!(stats.flush_buckets.iter().sum::<u64>(), stats.flushes);
-        assert!(stats.largest_batch >= 1);
     }
 
     #[tokio::test]
@@ -1393,80 +369,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(store.message_count(), 5);
-    }
-
-    /// A writer over a fresh database, driven directly so that a test can decide exactly
-    /// which requests share one group commit.
-    fn bare_writer(dir: &Path) -> Writer {
-        Writer {
-            trees: Trees::open(sled::open(dir).unwrap()).unwrap(),
-            wal: wal::Leftovers::find(dir)
-                .unwrap()
-                .start(LOG_SEGMENT_BYTES)
-                .unwrap(),
-            shared: Arc::new(Shared::default()),
-            last_id: 0,
-            count: 0,
-        }
-    }
-
-    /// What the writer and flusher threads do for one batch.
-    fn commit_durably(writer: &mut Writer, commands: Vec<Command>) {
-        let applied = writer.commit(commands);
-        let mut clock = wal::SyncClock::default();
-        complete(&writer.trees.db, &writer.shared, &mut clock, vec![applied]);
-    }
-
-    fn append_command(
-        request: NewMessage,
-    ) -> (Command, oneshot::Receiver<Result<Appended, StoreError>>) {
-        let (reply, answer) = oneshot::channel();
-        let done: Completion = Box::new(move |result| {
-            let _ = reply.send(result);
-        });
-        (Command::Append { request, done }, answer)
-    }
-
-    #[test]
-    fn retry_in_the_same_batch_is_deduplicated() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = bare_writer(dir.path());
-        let (first, mut first_answer) = append_command(new_message("r", "ann", "one", Some("c1")));
-        let (other, mut other_answer) = append_command(new_message("r", "ann", "two", Some("c2")));
-        let (retry, mut retry_answer) = append_command(new_message("r", "ann", "one", Some("c1")));
-        commit_durably(&mut writer, vec![first, other, retry]);
-        let first = first_answer.try_recv().unwrap().unwrap();
-        let other = other_answer.try_recv().unwrap().unwrap();
-        let retry = retry_answer.try_recv().unwrap().unwrap();
-        assert!(!first.duplicate && !other.duplicate && retry.duplicate);
-        assert_eq!(retry.message, first.message);
-        assert!(first.message.id < other.message.id);
-        // Two messages, two dedupe entries and the two counters.
-        assert_eq!(writer.trees.messages.len(), 6);
-        assert_eq!(writer.shared.stats.snapshot().largest_batch, 2);
-    }
-
-    #[test]
-    fn keys_and_values_use_the_documented_layout() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = bare_writer(dir.path());
-        let (command, mut answer) = append_command(new_message("r", "ann", "hi", Some("c1")));
-        commit_durably(&mut writer, vec![command]);
-        let message = answer.try_recv().unwrap().unwrap().message;
-
-        let mut key = b"r\0".to_vec();
-        key.extend_from_slice(&message.id.to_be_bytes());
-        let value = writer.trees.messages.get(&key).unwrap().unwrap();
-        assert_eq!(value[0], 1);
-        assert_eq!(decode_entry(&key, &value).unwrap(), message);
-
-        let id = writer
-            .trees
-            .messages
-            .get(b"\x01r\0ann\0c1")
-            .unwrap()
-            .unwrap();
-        assert_eq!(&id[..], &message.id.to_be_bytes()[..]);
     }
 
     #[tokio::test]
@@ -1557,406 +459,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reopening_keeps_messages_and_ids_keep_rising() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let before = fill(&store, "r", 5).await;
-        store
-            .append(new_message("r", "ann", "kept", Some("c1")))
-            .await
-            .unwrap();
-        store.close().await.unwrap();
-
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.message_count(), 6);
-        let page = store
-            .page(&room("r"), query(None, None, 100))
-            .await
-            .unwrap();
-        assert_eq!(page[..5], before[..]);
-        let retry = store
-            .append(new_message("r", "ann", "kept", Some("c1")))
-            .await
-            .unwrap();
-        assert!(retry.duplicate, "dedupe survives a restart");
-        let next = store
-            .append(new_message("r", "ann", "new", None))
-            .await
-            .unwrap();
-        assert!(next.message.id > page[5].id);
-        drop(store);
-
-        // Without the counters (an older or foreign database), open recounts.
-        let db = sled::open(dir.path()).unwrap();
-        let messages = db.open_tree("messages").unwrap();
-        messages.remove(META_LAST_ID).unwrap().unwrap();
-        messages.remove(META_COUNT).unwrap().unwrap();
-        db.flush().unwrap();
-        drop((messages, db));
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.message_count(), 7);
-        let after = store
-            .append(new_message("r", "ann", "later", None))
-            .await
-            .unwrap();
-        assert!(after.message.id > next.message.id);
-    }
-
-    #[tokio::test]
-    async fn ids_stay_ahead_of_the_clock_going_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut writer = bare_writer(dir.path());
-        // As if the previous run's clock had been an hour ahead.
-        writer.last_id = now_micros() + 3_600_000_000;
-        let (command, mut answer) = append_command(new_message("r", "ann", "hi", None));
-        commit_durably(&mut writer, vec![command]);
-        let message = answer.try_recv().unwrap().unwrap().message;
-        assert_eq!(message.id, writer.last_id);
-        assert!(message.id > now_micros());
-    }
-
-    #[tokio::test]
     async fn flush_waits_for_queued_writes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         fill(&store, "r", 3).await;
         store.flush().await.unwrap();
         assert_eq!(store.message_count(), 3);
-    }
-
-    fn log_segments(dir: &Path) -> usize {
-        wal::Leftovers::find(dir).unwrap().paths().count()
-    }
-
-    /// Writes a log record of `messages` with the counters a writer would add, as if
-    /// the process had died before sled wrote any of it.
-    fn leave_in_log(dir: &Path, messages: &[Message], count: u64) {
-        let mut entries: wal::Entries = messages
-            .iter()
-            .map(|m| (message_key(&m.room, m.id), encode_value(m).unwrap()))
-            .collect();
-        let last_id = messages.iter().map(|m| m.id).max().unwrap();
-        entries.push((META_LAST_ID.to_vec(), last_id.to_be_bytes().to_vec()));
-        entries.push((META_COUNT.to_vec(), count.to_be_bytes().to_vec()));
-        let mut log = wal::Leftovers::find(dir)
-            .unwrap()
-            .start(LOG_SEGMENT_BYTES)
-            .unwrap();
-        let logged = log.append(&entries).unwrap();
-        logged.segment.commit_length().unwrap();
-    }
-
-    fn stored(id: u64, text: &str) -> Message {
-        Message {
-            id,
-            room: room("r"),
-            sender: SenderName::parse("ann").unwrap(),
-            text: MessageText::parse(text, 4000).unwrap(),
-            ts: id / 1000,
-            client_id: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn open_replays_what_only_the_log_holds() {
-        let dir = tempfile::tempdir().unwrap();
-        let logged = [stored(1_000, "one"), stored(2_000, "two")];
-        leave_in_log(dir.path(), &logged, 2);
-
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.message_count(), 2);
-        let page = store.page(&room("r"), query(None, None, 10)).await.unwrap();
-        assert_eq!(page, logged);
-        let next = store
-            .append(new_message("r", "ann", "three", None))
-            .await
-            .unwrap();
-        assert!(next.message.id > 2_000);
-        // Replayed segments are gone once sled holds their contents.
-        assert_eq!(log_segments(dir.path()), 1);
-        store.close().await.unwrap();
-        assert_eq!(log_segments(dir.path()), 0, "a clean close leaves no log");
-    }
-
-    #[tokio::test]
-    async fn replay_never_moves_the_counters_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let newer = fill(&store, "r", 3).await;
-        store.close().await.unwrap();
-        // An older record than sled's state, as when sled flushed later batches on its
-        // own and the log lost its tail.
-        leave_in_log(dir.path(), &[stored(1_000, "old")], 1);
-
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.message_count(), 3);
-        let next = store
-            .append(new_message("r", "ann", "next", None))
-            .await
-            .unwrap();
-        assert!(next.message.id > newer[2].id);
-    }
-
-    #[tokio::test]
-    async fn full_log_segments_are_retired_and_nothing_is_lost() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with_segments_of(dir.path(), 2048).unwrap();
-        let written = fill(&store, "r", 120).await;
-        store.flush().await.unwrap();
-        // Each retired segment is deleted after a sled flush; at most the active one and
-        // one being retired remain.
-        assert!(
-            log_segments(dir.path()) <= 2,
-            "{}",
-            log_segments(dir.path())
-        );
-        store.close().await.unwrap();
-
-        let store = Store::open(dir.path()).unwrap();
-        let page = store
-            .page(&room("r"), query(None, None, 200))
-            .await
-            .unwrap();
-        assert_eq!(page, written);
-    }
-
-    fn seeded(dir: &Path) -> (Store, tokio::runtime::Runtime) {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let store = Store::open(dir).unwrap();
-        runtime.block_on(async {
-            fill(&store, "a", 3).await;
-            fill(&store, "b.c", 2).await;
-            store
-                .append(new_message("a", "bob", "with id", Some("c9")))
-                .await
-                .unwrap();
-        });
-        (store, runtime)
-    }
-
-    #[test]
-    fn export_then_import_round_trips() {
-        let source_dir = tempfile::tempdir().unwrap();
-        let (source, _runtime) = seeded(source_dir.path());
-        let mut exported = Vec::new();
-        assert_eq!(source.export(None, &mut exported).unwrap(), 6);
-        let lines: Vec<Message> = exported
-            .lines()
-            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-            .collect();
-        assert_eq!(lines[0].room.as_str(), "a");
-        assert!(lines[..4].windows(2).all(|w| w[0].id < w[1].id));
-
-        let mut only_b = Vec::new();
-        assert_eq!(source.export(Some(&room("b.c")), &mut only_b).unwrap(), 2);
-
-        let target_dir = tempfile::tempdir().unwrap();
-        let target = Store::open(target_dir.path()).unwrap();
-        let report = target.import(exported.as_slice()).unwrap();
-        assert_eq!(
-            report,
-            ImportReport {
-                imported: 6,
-                skipped: 0
-            }
-        );
-        assert_eq!(target.message_count(), 6);
-        let mut again = Vec::new();
-        target.export(None, &mut again).unwrap();
-        assert_eq!(again, exported);
-
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async {
-            let retry = target
-                .append(new_message("a", "bob", "with id", Some("c9")))
-                .await
-                .unwrap();
-            assert!(retry.duplicate, "imported client ids still deduplicate");
-            let newer = target
-                .append(new_message("a", "ann", "new", None))
-                .await
-                .unwrap();
-            assert!(newer.message.id > lines.iter().map(|m| m.id).max().unwrap());
-        });
-    }
-
-    #[test]
-    fn importing_twice_changes_nothing() {
-        let source_dir = tempfile::tempdir().unwrap();
-        let (source, _runtime) = seeded(source_dir.path());
-        let mut exported = Vec::new();
-        source.export(None, &mut exported).unwrap();
-        // The same lines twice in one file, plus blank lines, are fine too.
-        let mut doubled = exported.clone();
-        doubled.extend_from_slice(b"\n  \n");
-        doubled.extend_from_slice(&exported);
-
-        let target_dir = tempfile::tempdir().unwrap();
-        let target = Store::open(target_dir.path()).unwrap();
-        assert_eq!(
-            target.import(doubled.as_slice()).unwrap(),
-            ImportReport {
-                imported: 6,
-                skipped: 6
-            }
-        );
-        assert_eq!(
-            target.import(exported.as_slice()).unwrap(),
-            ImportReport {
-                imported: 0,
-                skipped: 6
-            }
-        );
-        assert_eq!(target.message_count(), 6);
-    }
-
-    #[test]
-    fn import_names_the_bad_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let input = concat!(
-            r#"{"id":1,"room":"a","sender":"ann","text":"ok","ts":0,"client_id":null}"#,
-            "\n\n",
-            r#"{"id":2,"room":"a b","sender":"ann","text":"bad room","ts":0}"#,
-            "\n"
-        );
-        let err = store.import(input.as_bytes()).unwrap_err();
-        assert!(
-            matches!(err, StoreError::ImportParse { line: 3, .. }),
-            "{err:?}"
-        );
-        assert!(
-            err.to_string()
-                .starts_with("import line 3: room may only contain"),
-            "{err}"
-        );
-        let err = store.import("not json\n".as_bytes()).unwrap_err();
-        assert!(matches!(err, StoreError::ImportParse { line: 1, .. }));
-    }
-
-    #[test]
-    fn second_open_in_same_process_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let _store = Store::open(dir.path()).unwrap();
-        let err = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "data directory {} is in use by another parley process",
-                dir.path().display()
-            )
-        );
-    }
-
-    #[test]
-    fn database_held_by_another_sled_user_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let _db = sled::open(dir.path()).unwrap();
-        let err = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-    }
-
-    const HOLDER_ENV: &str = "PARLEY_STORE_TEST_LOCK_HOLDER";
-
-    /// Not a test on its own: the child process of `open_held_by_another_process_fails_fast`
-    /// runs it to hold a store open until its stdin closes.
-    #[test]
-    fn lock_holder_process() {
-        let Ok(dir) = std::env::var(HOLDER_ENV) else {
-            return;
-        };
-        let _store = Store::open(Path::new(&dir)).unwrap();
-        println!("holding-lock");
-        std::io::stdout().flush().unwrap();
-        let mut rest = String::new();
-        let _ = std::io::stdin().read_line(&mut rest);
-    }
-
-    #[test]
-    fn open_held_by_another_process_fails_fast() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Process::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "store::tests::lock_holder_process",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(HOLDER_ENV, dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while !line.contains("holding-lock") {
-            line.clear();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "child exited early"
-            );
-        }
-        let started = Instant::now();
-        let err = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(1));
-        drop(child.stdin.take());
-        assert!(child.wait().unwrap().success());
-        // Once the other process is gone, the directory opens normally.
-        Store::open(dir.path()).unwrap();
-    }
-
-    #[test]
-    fn damaged_directory_is_an_error_not_a_panic() {
-        // sled only notices damage once it has a snapshot to check the log against,
-        // which takes a few thousand writes; with less it silently starts empty.
-        let damage = |dir: &Path, spoil: &dyn Fn(&mut Vec<u8>)| {
-            let db = sled::open(dir).unwrap();
-            for i in 0..5000_u32 {
-                db.insert(i.to_be_bytes(), vec![7; 100]).unwrap();
-            }
-            db.flush().unwrap();
-            drop(db);
-            let mut bytes = std::fs::read(dir.join("db")).unwrap();
-            spoil(&mut bytes);
-            std::fs::write(dir.join("db"), bytes).unwrap();
-            Store::open(dir).err()
-        };
-        let dir = tempfile::tempdir().unwrap();
-
-        // sled 0.34 panics on this while opening; the store reports it. (sled notices
-        // only some damage: a log overwritten end to end, for one, just opens empty.)
-        let err = damage(&dir.path().join("head"), &|bytes| bytes[..4096].fill(0xab)).unwrap();
-        assert!(matches!(err, StoreError::OpenCrashed { .. }), "{err:?}");
-        assert!(err.to_string().contains("is corrupt"), "{err}");
-
-        let file = dir.path().join("a-file");
-        std::fs::write(&file, b"x").unwrap();
-        let err = Store::open(&file).err().unwrap();
-        assert!(matches!(err, StoreError::Dir { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn corrupt_records_are_reported() {
-        let key = message_key(&room("r"), 7);
-        assert!(matches!(
-            decode_entry(&key, &[]),
-            Err(StoreError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            decode_entry(&key, &[2, 0]),
-            Err(StoreError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            decode_entry(&key, &[1, 0xff]),
-            Err(StoreError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            decode_entry(b"short", &[1]),
-            Err(StoreError::Corrupt { .. })
-        ));
-        let err = decode_entry(b"bad room\0\0\0\0\0\0\0\0\x07", &[1]).unwrap_err();
-        assert!(err.to_string().contains("room may only contain"), "{err}");
     }
 }

@@ -33,10 +33,10 @@ const SEGMENT_SUFFIX: &str = ".log";
 const HEADER_BYTES: usize = 8;
 /// How often the flusher commits the log's length, matching sled's default
 /// `flush_every_ms`.
-pub const FULL_SYNC_INTERVAL: Duration = Duration::from_millis(500);
+const FULL_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The key/value inserts of one record: one batch.
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+pub(super) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Encodes one record into `out` (cleared first).
 fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
@@ -59,14 +59,14 @@ fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
 
 /// One segment file, shared by the writer that appends to it and the flusher that syncs
 /// it.
-pub struct Segment {
+pub(super) struct Segment {
     path: PathBuf,
     file: File,
     broken: Arc<Broken>,
 }
 
 impl Segment {
-    pub fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -74,13 +74,13 @@ impl Segment {
     /// a failed sync the kernel may have dropped the pages, so a record could be missing
     /// on disk and replay would stop there, losing every later record even if it was
     /// synced.
-    pub fn sync(&self) -> io::Result<()> {
+    pub(super) fn sync(&self) -> io::Result<()> {
         self.broken.note(sync_written_pages(&self.file))
     }
 
     /// Also commits the file's length, which `sync_file_range` does not: without it an
     /// OS crash may cut the file back to its last committed length.
-    pub fn commit_length(&self) -> io::Result<()> {
+    pub(super) fn commit_length(&self) -> io::Result<()> {
         self.broken.note(self.file.sync_data())
     }
 }
@@ -154,17 +154,17 @@ fn start_writeback(_file: &File) -> io::Result<()> {
     Ok(())
 }
 
-/// Where [`Wal::append`] put a record.
-pub struct Appended {
+/// A record [`Wal::append`] wrote: the segment it is in, and the segment it filled.
+pub(super) struct LoggedRecord {
     /// The segment holding the record; syncing it makes the record durable.
-    pub segment: Arc<Segment>,
+    pub(super) segment: Arc<Segment>,
     /// Set when this record filled its segment: once sled is flushed, the retired
     /// segment is no longer needed and can be deleted.
-    pub retired: Option<Arc<Segment>>,
+    pub(super) retired: Option<Arc<Segment>>,
 }
 
 /// The appending end of the log. Owned by the store's writer thread.
-pub struct Wal {
+pub(super) struct Wal {
     dir: PathBuf,
     segment_limit: u64,
     next_sequence: u64,
@@ -176,27 +176,27 @@ pub struct Wal {
 }
 
 /// Segments a previous run left behind, oldest first, to replay before starting.
-pub struct Leftovers {
+pub(super) struct Leftovers {
     dir: PathBuf,
     segments: Vec<(u64, PathBuf)>,
 }
 
 impl Leftovers {
     /// Finds the segments in `data_dir`, creating the log directory if needed.
-    pub fn find(data_dir: &Path) -> io::Result<Leftovers> {
+    pub(super) fn find(data_dir: &Path) -> io::Result<Leftovers> {
         let dir = data_dir.join(WAL_DIR);
         std::fs::create_dir_all(&dir)?;
         let segments = list_segments(&dir)?;
         Ok(Leftovers { dir, segments })
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+    pub(super) fn paths(&self) -> impl Iterator<Item = &Path> {
         self.segments.iter().map(|(_, path)| path.as_path())
     }
 
     /// Deletes the replayed segments (sled must hold their contents durably by now) and
     /// starts a fresh one after them.
-    pub fn start(self, segment_limit: u64) -> io::Result<Wal> {
+    pub(super) fn start(self, segment_limit: u64) -> io::Result<Wal> {
         for (_, path) in &self.segments {
             std::fs::remove_file(path)?;
         }
@@ -251,7 +251,7 @@ fn create_segment(dir: &Path, sequence: u64, broken: &Arc<Broken>) -> io::Result
 impl Wal {
     /// Writes a record to the active segment (into the page cache; the flusher syncs
     /// it) and moves to a new segment when this one is full.
-    pub fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<Appended> {
+    pub(super) fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<LoggedRecord> {
         self.broken.check()?;
         encode_record(entries, &mut self.buffer);
         if let Err(error) = (&self.active.file).write_all(&self.buffer) {
@@ -273,7 +273,7 @@ impl Wal {
         } else {
             self.rotate()
         };
-        Ok(Appended { segment, retired })
+        Ok(LoggedRecord { segment, retired })
     }
 
     /// Moves to a new segment and returns the full one. The record that filled it is
@@ -296,7 +296,7 @@ impl Wal {
     }
 
     /// Deletes every segment; only after sled was flushed with everything they hold.
-    pub fn remove_all(self) -> io::Result<()> {
+    pub(super) fn remove_all(self) -> io::Result<()> {
         drop(self.active);
         for (_, path) in list_segments(&self.dir)? {
             std::fs::remove_file(path)?;
@@ -306,7 +306,7 @@ impl Wal {
 }
 
 /// Reads the intact records of one segment, in order.
-pub fn read_segment(path: &Path) -> io::Result<Vec<Entries>> {
+pub(super) fn read_segment(path: &Path) -> io::Result<Vec<Entries>> {
     let bytes = std::fs::read(path)?;
     let mut records = Vec::new();
     let mut rest = bytes.as_slice();
@@ -357,7 +357,7 @@ fn take_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Tracks when the flusher last committed a segment's metadata.
-pub struct SyncClock {
+pub(super) struct SyncClock {
     last_full: Instant,
 }
 
@@ -371,7 +371,7 @@ impl Default for SyncClock {
 
 impl SyncClock {
     /// Whether the next sync should be a full one, and if so, notes that it happens now.
-    pub fn full_sync_due(&mut self) -> bool {
+    pub(super) fn full_sync_due(&mut self) -> bool {
         let due = self.last_full.elapsed() >= FULL_SYNC_INTERVAL;
         if due {
             self.last_full = Instant::now();

@@ -1,0 +1,68 @@
+//! Helpers the store's unit tests share: building requests and messages, filling a
+//! store, counting log segments.
+
+use std::path::Path;
+
+use super::wal;
+use super::{NewMessage, PageQuery, Store};
+use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
+
+pub(super) fn room(name: &str) -> RoomName {
+    RoomName::parse(name).unwrap()
+}
+
+pub(super) fn new_message(
+    room_name: &str,
+    sender: &str,
+    text: &str,
+    client_id: Option<&str>,
+) -> NewMessage {
+    NewMessage {
+        room: room(room_name),
+        sender: SenderName::parse(sender).unwrap(),
+        text: MessageText::parse(text, 4000).unwrap(),
+        client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
+    }
+}
+
+pub(super) fn query(before: Option<u64>, after: Option<u64>, limit: usize) -> PageQuery {
+    PageQuery {
+        before,
+        after,
+        limit,
+    }
+}
+
+/// Appends `n` messages to `room_name`, numbered in their text, and returns them.
+pub(super) async fn fill(store: &Store, room_name: &str, n: usize) -> Vec<Message> {
+    let mut stored = Vec::new();
+    for i in 0..n {
+        let appended = store
+            .append(new_message(
+                room_name,
+                "ann",
+                &format!("{room_name} {i}"),
+                None,
+            ))
+            .await
+            .unwrap();
+        stored.push(appended.message);
+    }
+    stored
+}
+
+/// A message as the store keeps it in room `r`, for tests that write the log directly.
+pub(super) fn stored(id: u64, text: &str) -> Message {
+    Message {
+        id,
+        room: room("r"),
+        sender: SenderName::parse("ann").unwrap(),
+        text: MessageText::parse(text, 4000).unwrap(),
+        ts: id / 1000,
+        client_id: None,
+    }
+}
+
+pub(super) fn log_segments(dir: &Path) -> usize {
+    wal::Leftovers::find(dir).unwrap().paths().count()
+}
