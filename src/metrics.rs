@@ -75,6 +75,14 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         let _ = writeln!(out, "parley_refusals_total{{reason=\"{reason}\"}} {count}");
     }
 
+    single(
+        &mut out,
+        "parley_store_queue_depth",
+        "gauge",
+        "Requests waiting for the store's writer.",
+        store.queue_depth(),
+    );
+
     let flushes = store.stats();
     metric(
         &mut out,

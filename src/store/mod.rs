@@ -191,6 +191,13 @@ impl Store {
         usize::try_from(self.shared.count.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 
+    /// Requests waiting for the writer: how close the store is to answering `Busy`.
+    pub fn queue_depth(&self) -> usize {
+        self.requests
+            .as_ref()
+            .map_or(0, |requests| requests.max_capacity() - requests.capacity())
+    }
+
     /// Group-commit counters since open, for `/metrics`.
     pub fn stats(&self) -> StoreStatsSnapshot {
         self.shared.stats.snapshot()
