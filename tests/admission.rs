@@ -68,6 +68,8 @@ fn without_a_rate_limit_the_in_flight_cap_protects_others() {
         metric(&metrics, "parley_errors_total{code=\"unavailable\"}"),
         0
     );
+    // Everything admitted has been stored by now: nothing is left waiting.
+    assert_eq!(metric(&metrics, "parley_store_queue_depth"), 0);
 }
 
 #[test]
