@@ -1,13 +1,13 @@
-//! Engine.IO edge cases over HTTP long-polling (and the two that WebSocket shares), each
-//! its own test: what Parley answers, and whether the session survives it.
+//! Engine.IO edge cases over HTTP long-polling (and the client packets WebSocket shares
+//! with it), each its own test: what Parley answers, and whether the session survives.
 //!
 //! Each case was compared with the reference server (the `engine.io` npm package, 6.6)
-//! run side by side; its answer is noted on the case. Parley follows it on whether a
-//! session ends, and differs on purpose in three ways, all explained in
-//! src/engineio/polling.rs and src/engineio/packet.rs: a body it refuses gets `400`
-//! with the protocol's error JSON (the reference answers `200 ok` and then closes, or
-//! a bare `400`); it decodes strictly (invalid base64 or UTF-8 is refused, not
-//! approximated); and an `open` packet from a client ends the session like a client
+//! run side by side, and its answer is noted on the case. Parley ends a session
+//! wherever the reference does; where it differs on purpose (src/engineio/polling.rs
+//! and src/engineio/packet.rs say why, the README sums it up) it is stricter: a body it
+//! refuses gets `400` with the protocol's error JSON (the reference answers `200 ok`
+//! and then closes, or a bare `400`), invalid base64 or UTF-8 is refused rather than
+//! approximated, and an `open` packet from a client ends the session as a client
 //! `ping` does.
 
 mod support;
