@@ -364,9 +364,6 @@ impl Engine {
             Incoming::Close => {
                 session.close(CloseReason::TransportClose);
             }
-            Incoming::Ping(data) => {
-                session.send(Frame::pong(&data));
-            }
             Incoming::Upgrade | Incoming::Noop => {}
         }
     }

@@ -132,17 +132,16 @@ async fn probe(socket: &mut Socket, session: &Session) -> bool {
         let Message::Text(text) = message else {
             continue;
         };
-        match (decode_text(text.as_str()), probed) {
-            (Ok(Incoming::Ping(data)), false) if data == "probe" => {
-                if socket.send(Message::text("3probe")).await.is_err() {
-                    return false;
-                }
-                session.release_poll();
-                probed = true;
-            }
-            (Ok(Incoming::Upgrade), true) => return true,
-            _ => return false,
+        // The probe is the one ping a client may send, so it is matched as it is
+        // rather than decoded (the decoder refuses client pings).
+        if probed {
+            return decode_text(text.as_str()) == Ok(Incoming::Upgrade);
         }
+        if text.as_str() != "2probe" || socket.send(Message::text("3probe")).await.is_err() {
+            return false;
+        }
+        session.release_poll();
+        probed = true;
         if session.is_closed() {
             return false;
         }
