@@ -16,8 +16,8 @@ use super::session::{Drained, PollDirection, RequestConflict};
 use super::{CloseReason, Engine, EngineError, Frame, Session, TransportKind};
 use crate::server::HttpResponse;
 
-pub(super) fn handshake(engine: &Arc<Engine>) -> HttpResponse {
-    let (session, open) = engine.open_session(TransportKind::Polling);
+pub(super) fn handshake(engine: &Arc<Engine>, cookie: Option<HeaderValue>) -> HttpResponse {
+    let (session, open) = engine.open_session(TransportKind::Polling, cookie);
     engine.handler.on_open(&session);
     let mut body = String::new();
     open.append_to_polling_body(&mut body);
