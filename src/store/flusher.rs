@@ -126,7 +126,7 @@ fn retire(db: &sled::Db, segment: &wal::Segment) {
         tracing::error!(%error, "flushing the store to retire a log segment failed");
         return;
     }
-    if let Err(error) = std::fs::remove_file(segment.path()) {
+    if let Err(error) = segment.remove() {
         tracing::warn!(%error, segment = %segment.path().display(), "cannot remove a retired log segment");
     }
 }

@@ -5,12 +5,14 @@
 use std::fs::{File, TryLockError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sled::Tree;
 
 use super::codec::{META_COUNT, META_LAST_ID, decode_u64, is_message_key, split_message_key};
 use super::error::{StoreError, log_error, sled_err};
+use super::log_file::OsDisk;
 use super::wal;
 
 /// Our own lock file, held for the store's whole life.
@@ -135,14 +137,13 @@ impl Trees {
 /// Replays what the log holds beyond sled's last flush (after a crash) and makes it
 /// durable in sled, so the segments can go.
 fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
-    let leftovers =
-        wal::Leftovers::find(dir).map_err(|source| log_error("opening the log", source))?;
+    let leftovers = wal::Leftovers::find(Arc::new(OsDisk), dir)
+        .map_err(|source| log_error("opening the log", source))?;
     let mut replayed = 0usize;
     // The largest value the log holds for each counter, written once at the end.
     let mut counters = [(META_LAST_ID, None), (META_COUNT, None)];
-    for path in leftovers.paths() {
-        let records =
-            wal::read_segment(path).map_err(|source| log_error("reading the log", source))?;
+    for records in leftovers.segments() {
+        let records = records.map_err(|source| log_error("reading the log", source))?;
         for entries in records {
             for (key, value) in entries {
                 match counters
@@ -290,7 +291,7 @@ mod tests {
         let last_id = messages.iter().map(|m| m.id).max().unwrap();
         entries.push((META_LAST_ID.to_vec(), last_id.to_be_bytes().to_vec()));
         entries.push((META_COUNT.to_vec(), count.to_be_bytes().to_vec()));
-        let mut log = wal::Leftovers::find(dir)
+        let mut log = wal::Leftovers::find(Arc::new(OsDisk), dir)
             .unwrap()
             .start(LOG_SEGMENT_BYTES)
             .unwrap();

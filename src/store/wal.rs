@@ -18,13 +18,17 @@
 //! so replaying records that sled already holds changes nothing. Reading a segment stops
 //! at the first record that is cut short, empty or fails its checksum: a write torn by a
 //! crash, which was therefore never acknowledged.
+//!
+//! Every file operation goes through the traits of `log_file.rs`, so that a test can
+//! run the log on a disk that simulates power cuts.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use super::log_file::{LogDisk, LogFile};
 
 /// The log's directory inside the data directory.
 const WAL_DIR: &str = "wal";
@@ -61,7 +65,8 @@ fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
 /// it.
 pub(super) struct Segment {
     path: PathBuf,
-    file: File,
+    file: Box<dyn LogFile>,
+    disk: Arc<dyn LogDisk>,
     broken: Arc<Broken>,
 }
 
@@ -75,13 +80,18 @@ impl Segment {
     /// on disk and replay would stop there, losing every later record even if it was
     /// synced.
     pub(super) fn sync(&self) -> io::Result<()> {
-        self.broken.note(sync_written_pages(&self.file))
+        self.broken.note(self.file.sync_range())
     }
 
     /// Also commits the file's length, which `sync_file_range` does not: without it an
     /// OS crash may cut the file back to its last committed length.
     pub(super) fn commit_length(&self) -> io::Result<()> {
         self.broken.note(self.file.sync_data())
+    }
+
+    /// Deletes the file; only once sled holds everything in it durably.
+    pub(super) fn remove(&self) -> io::Result<()> {
+        self.disk.remove(&self.path)
     }
 }
 
@@ -113,47 +123,6 @@ impl Broken {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn sync_written_pages(file: &File) -> io::Result<()> {
-    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-        | libc::SYNC_FILE_RANGE_WRITE
-        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-    match sync_file_range(file, flags) {
-        Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => file.sync_data(),
-        synced => synced,
-    }
-}
-
-/// Starts writing the dirty pages out without waiting, so that the disk works while the
-/// writer inserts the batch into sled; the flusher's sync then mostly finds them written.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File) -> io::Result<()> {
-    sync_file_range(file, libc::SYNC_FILE_RANGE_WRITE)
-}
-
-#[cfg(target_os = "linux")]
-fn sync_file_range(file: &File, flags: libc::c_uint) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: the descriptor belongs to `file`, which outlives the call; offset 0 with
-    // length 0 means "to the end of the file"; no memory is passed.
-    let result = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync_written_pages(file: &File) -> io::Result<()> {
-    file.sync_data()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File) -> io::Result<()> {
-    Ok(())
-}
-
 /// A record [`Wal::append`] wrote: the segment it is in, and the segment it filled.
 pub(super) struct LoggedRecord {
     /// The segment holding the record; syncing it makes the record durable.
@@ -165,6 +134,7 @@ pub(super) struct LoggedRecord {
 
 /// The appending end of the log. Owned by the store's writer thread.
 pub(super) struct Wal {
+    disk: Arc<dyn LogDisk>,
     dir: PathBuf,
     segment_limit: u64,
     next_sequence: u64,
@@ -177,33 +147,47 @@ pub(super) struct Wal {
 
 /// Segments a previous run left behind, oldest first, to replay before starting.
 pub(super) struct Leftovers {
+    disk: Arc<dyn LogDisk>,
     dir: PathBuf,
     segments: Vec<(u64, PathBuf)>,
 }
 
 impl Leftovers {
     /// Finds the segments in `data_dir`, creating the log directory if needed.
-    pub(super) fn find(data_dir: &Path) -> io::Result<Leftovers> {
+    pub(super) fn find(disk: Arc<dyn LogDisk>, data_dir: &Path) -> io::Result<Leftovers> {
         let dir = data_dir.join(WAL_DIR);
-        std::fs::create_dir_all(&dir)?;
-        let segments = list_segments(&dir)?;
-        Ok(Leftovers { dir, segments })
+        disk.create_dir_all(&dir)?;
+        let segments = list_segments(&*disk, &dir)?;
+        Ok(Leftovers {
+            disk,
+            dir,
+            segments,
+        })
     }
 
-    pub(super) fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.segments.iter().map(|(_, path)| path.as_path())
+    /// The intact records of each segment, oldest segment first, read one at a time.
+    pub(super) fn segments(&self) -> impl Iterator<Item = io::Result<Vec<Entries>>> + '_ {
+        self.segments
+            .iter()
+            .map(|(_, path)| read_segment(&*self.disk, path))
+    }
+
+    #[cfg(test)]
+    pub(super) fn count(&self) -> usize {
+        self.segments.len()
     }
 
     /// Deletes the replayed segments (sled must hold their contents durably by now) and
     /// starts a fresh one after them.
     pub(super) fn start(self, segment_limit: u64) -> io::Result<Wal> {
         for (_, path) in &self.segments {
-            std::fs::remove_file(path)?;
+            self.disk.remove(path)?;
         }
         let next_sequence = self.segments.last().map_or(0, |(sequence, _)| sequence + 1);
         let broken = Arc::new(Broken::default());
-        let active = create_segment(&self.dir, next_sequence, &broken)?;
+        let active = create_segment(&self.disk, &self.dir, next_sequence, &broken)?;
         Ok(Wal {
+            disk: self.disk,
             dir: self.dir,
             segment_limit,
             next_sequence: next_sequence + 1,
@@ -216,10 +200,9 @@ impl Leftovers {
 }
 
 /// The segments in the log directory, oldest first.
-fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+fn list_segments(disk: &dyn LogDisk, dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut segments = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+    for path in disk.list(dir)? {
         let sequence = path
             .file_name()
             .and_then(|name| name.to_str())
@@ -233,17 +216,20 @@ fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(segments)
 }
 
-fn create_segment(dir: &Path, sequence: u64, broken: &Arc<Broken>) -> io::Result<Arc<Segment>> {
+fn create_segment(
+    disk: &Arc<dyn LogDisk>,
+    dir: &Path,
+    sequence: u64,
+    broken: &Arc<Broken>,
+) -> io::Result<Arc<Segment>> {
     let path = dir.join(format!("{sequence:016x}{SEGMENT_SUFFIX}"));
-    let file = OpenOptions::new()
-        .create_new(true)
-        .append(true)
-        .open(&path)?;
+    let file = disk.create_new(&path)?;
     // The new name must survive a crash too, or its records would be lost with it.
-    File::open(dir)?.sync_all()?;
+    disk.sync_dir(dir)?;
     Ok(Arc::new(Segment {
         path,
         file,
+        disk: Arc::clone(disk),
         broken: Arc::clone(broken),
     }))
 }
@@ -254,7 +240,7 @@ impl Wal {
     pub(super) fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<LoggedRecord> {
         self.broken.check()?;
         encode_record(entries, &mut self.buffer);
-        if let Err(error) = (&self.active.file).write_all(&self.buffer) {
+        if let Err(error) = self.active.file.write_at(self.active_len, &self.buffer) {
             // A partly written record would end replay of this segment early, hiding
             // the records appended after it: cut it off, or stop logging at all.
             if self.active.file.set_len(self.active_len).is_err() {
@@ -263,7 +249,7 @@ impl Wal {
             return Err(error);
         }
         self.active_len += self.buffer.len() as u64;
-        if let Err(error) = start_writeback(&self.active.file) {
+        if let Err(error) = self.active.file.start_writeback() {
             // Only an early start was lost; the flusher's sync reports real trouble.
             tracing::debug!(%error, "cannot start writing the log out early");
         }
@@ -283,7 +269,7 @@ impl Wal {
         // Never retried under the same name: a failure may have left the file behind.
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        match create_segment(&self.dir, sequence, &self.broken) {
+        match create_segment(&self.disk, &self.dir, sequence, &self.broken) {
             Ok(next) => {
                 self.active_len = 0;
                 Some(std::mem::replace(&mut self.active, next))
@@ -298,16 +284,16 @@ impl Wal {
     /// Deletes every segment; only after sled was flushed with everything they hold.
     pub(super) fn remove_all(self) -> io::Result<()> {
         drop(self.active);
-        for (_, path) in list_segments(&self.dir)? {
-            std::fs::remove_file(path)?;
+        for (_, path) in list_segments(&*self.disk, &self.dir)? {
+            self.disk.remove(&path)?;
         }
         Ok(())
     }
 }
 
 /// Reads the intact records of one segment, in order.
-pub(super) fn read_segment(path: &Path) -> io::Result<Vec<Entries>> {
-    let bytes = std::fs::read(path)?;
+fn read_segment(disk: &dyn LogDisk, path: &Path) -> io::Result<Vec<Entries>> {
+    let bytes = disk.read(path)?;
     let mut records = Vec::new();
     let mut rest = bytes.as_slice();
     while let Some((payload, after)) = next_record(rest) {
@@ -382,7 +368,16 @@ impl SyncClock {
 
 #[cfg(test)]
 mod tests {
+    use super::super::log_file::OsDisk;
     use super::*;
+
+    fn find(dir: &Path) -> Leftovers {
+        Leftovers::find(Arc::new(OsDisk), dir).unwrap()
+    }
+
+    fn read(path: &Path) -> Vec<Entries> {
+        read_segment(&OsDisk, path).unwrap()
+    }
 
     fn owned(entries: &[(&str, &str)]) -> Entries {
         entries
@@ -394,7 +389,7 @@ mod tests {
     #[test]
     fn records_read_back_in_order_across_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(64).unwrap();
+        let mut wal = find(dir.path()).start(64).unwrap();
         let first = wal.append(&owned(&[("a", "1"), ("b", "2")])).unwrap();
         assert!(first.retired.is_none());
         let second = wal.append(&owned(&[("c", &"x".repeat(60))])).unwrap();
@@ -402,10 +397,10 @@ mod tests {
         assert_eq!(retired.path(), first.segment.path());
         wal.append(&owned(&[("d", "4")])).unwrap();
 
-        let leftovers = Leftovers::find(dir.path()).unwrap();
+        let leftovers = find(dir.path());
         let read: Vec<Entries> = leftovers
-            .paths()
-            .flat_map(|path| read_segment(path).unwrap())
+            .segments()
+            .flat_map(|records| records.unwrap())
             .collect();
         assert_eq!(
             read,
@@ -417,16 +412,16 @@ mod tests {
         );
         // Starting again removes what was replayed and continues the numbering.
         let wal = leftovers.start(64).unwrap();
-        assert_eq!(Leftovers::find(dir.path()).unwrap().paths().count(), 1);
+        assert_eq!(find(dir.path()).count(), 1);
         assert!(wal.active.path().ends_with("0000000000000002.log"));
         wal.remove_all().unwrap();
-        assert_eq!(Leftovers::find(dir.path()).unwrap().paths().count(), 0);
+        assert_eq!(find(dir.path()).count(), 0);
     }
 
     #[test]
     fn a_torn_or_damaged_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(1 << 20).unwrap();
+        let mut wal = find(dir.path()).start(1 << 20).unwrap();
         let appended = wal.append(&owned(&[("kept", "yes")])).unwrap();
         let path = appended.segment.path().to_owned();
         let first_len = std::fs::read(&path).unwrap().len();
@@ -435,44 +430,32 @@ mod tests {
 
         // Cut inside the second record.
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
 
         // A flipped byte fails the checksum.
         let mut damaged = bytes.clone();
         let last = damaged.len() - 1;
         damaged[last] ^= 0xff;
         std::fs::write(&path, &damaged).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
 
         // Zeros (space a crash left unwritten) end the log too.
         let mut zeroed = bytes[..first_len].to_vec();
         zeroed.resize(bytes.len() + 16, 0);
         std::fs::write(&path, &zeroed).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
     }
 
     #[test]
     fn after_a_failed_sync_nothing_more_is_logged() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(1 << 20).unwrap();
+        let mut wal = find(dir.path()).start(1 << 20).unwrap();
         let appended = wal.append(&owned(&[("a", "1")])).unwrap();
         // What a failing sync does to the shared flag.
         appended.segment.broken.set();
         let refused = wal.append(&owned(&[("b", "2")])).err().unwrap();
         assert!(refused.to_string().contains("restart"), "{refused}");
-        assert_eq!(
-            read_segment(appended.segment.path()).unwrap(),
-            vec![owned(&[("a", "1")])]
-        );
+        assert_eq!(read(appended.segment.path()), vec![owned(&[("a", "1")])]);
     }
 
     #[test]

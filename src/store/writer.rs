@@ -386,6 +386,7 @@ mod tests {
 
     use super::*;
     use crate::store::LOG_SEGMENT_BYTES;
+    use crate::store::log_file::OsDisk;
     use crate::store::test_support::new_message;
 
     /// A writer over a fresh database, driven directly so that a test can decide exactly
@@ -393,7 +394,7 @@ mod tests {
     fn bare_writer(dir: &Path) -> Writer {
         Writer {
             trees: Trees::open(sled::open(dir).unwrap()).unwrap(),
-            wal: wal::Leftovers::find(dir)
+            wal: wal::Leftovers::find(Arc::new(OsDisk), dir)
                 .unwrap()
                 .start(LOG_SEGMENT_BYTES)
                 .unwrap(),
