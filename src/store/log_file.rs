@@ -10,7 +10,8 @@
 //!   commits the file's metadata (its size, where its blocks are), so after a power cut
 //!   any of it may still be missing.
 //! - `sync_data` (`fdatasync`) makes the data and the metadata needed to read it back
-//!   (the size) durable, flushing the disk's write cache.
+//!   (the size) durable, flushing the disk's write cache. `sync_all` (`fsync`) commits
+//!   the rest of the metadata too.
 //! - A new file's name is durable once its directory is synced with `sync_dir`.
 
 use std::fs::{File, OpenOptions};
@@ -32,6 +33,9 @@ pub(super) trait LogDisk: Send + Sync {
 
 /// One open segment file.
 pub(super) trait LogFile: Send + Sync {
+    /// Reserves blocks for the first `len` bytes, growing the file to `len`; they read
+    /// as zeros.
+    fn allocate(&self, len: u64) -> io::Result<()>;
     /// Writes all of `bytes` at `offset`, growing the file if it ends before.
     fn write_at(&self, offset: u64, bytes: &[u8]) -> io::Result<()>;
     /// Cuts the file (or grows it with zeros) to `len` bytes.
@@ -42,6 +46,8 @@ pub(super) trait LogFile: Send + Sync {
     fn sync_range(&self) -> io::Result<()>;
     /// `fdatasync`: the data and its size survive a power cut.
     fn sync_data(&self) -> io::Result<()>;
+    /// `fsync`: also every other change to the file's metadata.
+    fn sync_all(&self) -> io::Result<()>;
 }
 
 /// The operating system's file system.
@@ -81,6 +87,30 @@ impl LogDisk for OsDisk {
 }
 
 impl LogFile for File {
+    /// Asks for the blocks in one go, so that they tend to be contiguous and a full disk
+    /// shows now rather than halfway through writing zeros.
+    #[cfg(target_os = "linux")]
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let len = libc::off_t::try_from(len).map_err(io::Error::other)?;
+        // SAFETY: the descriptor belongs to `self`, which outlives the call; no memory
+        // is passed.
+        if unsafe { libc::fallocate(self.as_raw_fd(), 0, 0, len) } == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.raw_os_error() == Some(libc::EOPNOTSUPP) {
+            // Writing the zeros allocates the blocks all the same.
+            return Ok(());
+        }
+        Err(error)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+
     #[cfg(unix)]
     fn write_at(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
         std::os::unix::fs::FileExt::write_all_at(self, bytes, offset)
@@ -128,6 +158,10 @@ impl LogFile for File {
 
     fn sync_data(&self) -> io::Result<()> {
         File::sync_data(self)
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        File::sync_all(self)
     }
 }
 

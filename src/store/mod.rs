@@ -12,7 +12,8 @@
 //! the store calls up into the chat.
 //!
 //! The other files: `open.rs` locks a data directory, opens sled and replays the log;
-//! `log_file.rs` holds the file operations the log makes and what each promises;
+//! `segment.rs` prepares the log's files ahead of use; `log_file.rs` holds the file
+//! operations the log makes and what each promises;
 //! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
 //! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
 //! JSON lines backup format.
@@ -23,6 +24,7 @@ mod flusher;
 mod import_export;
 mod log_file;
 mod open;
+mod segment;
 mod stats;
 #[cfg(test)]
 mod test_support;

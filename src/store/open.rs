@@ -315,9 +315,12 @@ mod tests {
             .unwrap();
         assert!(next.message.id > 2_000);
         // Replayed segments are gone once sled holds their contents.
-        assert_eq!(log_segments(dir.path()), 1);
+        assert!(!log_segments(dir.path()).contains(&0));
         store.close().await.unwrap();
-        assert_eq!(log_segments(dir.path()), 0, "a clean close leaves no log");
+        assert!(
+            log_segments(dir.path()).is_empty(),
+            "a clean close leaves no log"
+        );
     }
 
     #[tokio::test]

@@ -65,6 +65,9 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
     }
 }
 
-pub(super) fn log_segments(dir: &Path) -> usize {
-    wal::Leftovers::find(Arc::new(OsDisk), dir).unwrap().count()
+/// The sequence numbers of the log segments in `dir`, oldest first.
+pub(super) fn log_segments(dir: &Path) -> Vec<u64> {
+    wal::Leftovers::find(Arc::new(OsDisk), dir)
+        .unwrap()
+        .sequences()
 }

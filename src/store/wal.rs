@@ -9,15 +9,18 @@
 //! most every [`FULL_SYNC_INTERVAL`], after answering, so that it delays nobody. sled
 //! itself is flushed only when a segment is retired; then the segment is deleted.
 //!
-//! A segment is `wal/<sequence, 16 hex digits>.log` holding records:
+//! A segment is `wal/<sequence, 16 hex digits>.log`, prepared zero-filled ahead of use
+//! (`segment.rs`), holding records from its start:
 //!
 //! `payload length u32 LE ‖ CRC-32 of payload u32 LE ‖ payload`, the payload being
 //! `(key length u32 LE ‖ key ‖ value length u32 LE ‖ value)*`.
 //!
 //! One record is one whole sled batch, and batches carry absolute values (ids, counters),
 //! so replaying records that sled already holds changes nothing. Reading a segment stops
-//! at the first record that is cut short, empty or fails its checksum: a write torn by a
-//! crash, which was therefore never acknowledged.
+//! at the first record that is empty (the zeros no record reached yet), cut short or
+//! fails its checksum (a write torn by a crash, which was therefore never
+//! acknowledged). A record that does not fit in what is left of the active segment goes
+//! to the next one.
 //!
 //! Every file operation goes through the traits of `log_file.rs`, so that a test can
 //! run the log on a disk that simulates power cuts.
@@ -25,14 +28,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::log_file::{LogDisk, LogFile};
+use super::log_file::LogDisk;
+use super::segment::{Broken, Segment, Spares, segment_sequence};
 
 /// The log's directory inside the data directory.
 const WAL_DIR: &str = "wal";
-const SEGMENT_SUFFIX: &str = ".log";
 /// Length and checksum in front of every record.
 const HEADER_BYTES: usize = 8;
 /// How often the flusher commits the log's length, matching sled's default
@@ -61,88 +63,29 @@ fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
     out[4..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// One segment file, shared by the writer that appends to it and the flusher that syncs
-/// it.
-pub(super) struct Segment {
-    path: PathBuf,
-    file: Box<dyn LogFile>,
-    disk: Arc<dyn LogDisk>,
-    broken: Arc<Broken>,
-}
-
-impl Segment {
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes everything appended so far to the disk. A failure breaks the log: after
-    /// a failed sync the kernel may have dropped the pages, so a record could be missing
-    /// on disk and replay would stop there, losing every later record even if it was
-    /// synced.
-    pub(super) fn sync(&self) -> io::Result<()> {
-        self.broken.note(self.file.sync_range())
-    }
-
-    /// Also commits the file's length, which `sync_file_range` does not: without it an
-    /// OS crash may cut the file back to its last committed length.
-    pub(super) fn commit_length(&self) -> io::Result<()> {
-        self.broken.note(self.file.sync_data())
-    }
-
-    /// Deletes the file; only once sled holds everything in it durably.
-    pub(super) fn remove(&self) -> io::Result<()> {
-        self.disk.remove(&self.path)
-    }
-}
-
-/// Set once the log can no longer promise that replay sees every record; from then on
-/// every append fails, so nothing more is acknowledged until a restart recovers.
-#[derive(Default)]
-struct Broken(AtomicBool);
-
-impl Broken {
-    fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Passes a sync's result through, breaking the log if it failed.
-    fn note(&self, synced: io::Result<()>) -> io::Result<()> {
-        if synced.is_err() {
-            self.set();
-        }
-        synced
-    }
-
-    fn check(&self) -> io::Result<()> {
-        if self.0.load(Ordering::SeqCst) {
-            return Err(io::Error::other(
-                "the write-ahead log failed earlier; restart parley to recover",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// A record [`Wal::append`] wrote: the segment it is in, and the segment it filled.
+/// A record [`Wal::append`] wrote: the segment it is in, and the segments it closed.
 pub(super) struct LoggedRecord {
     /// The segment holding the record; syncing it makes the record durable.
     pub(super) segment: Arc<Segment>,
-    /// Set when this record filled its segment: once sled is flushed, the retired
-    /// segment is no longer needed and can be deleted.
-    pub(super) retired: Option<Arc<Segment>>,
+    /// Full segments the log moved on from to write this record. Once sled is flushed,
+    /// they are no longer needed and can be deleted.
+    pub(super) retired: Vec<Arc<Segment>>,
 }
 
 /// The appending end of the log. Owned by the store's writer thread.
 pub(super) struct Wal {
     disk: Arc<dyn LogDisk>,
     dir: PathBuf,
-    segment_limit: u64,
-    next_sequence: u64,
     active: Arc<Segment>,
+    /// Where the next record goes in the active segment.
     active_len: u64,
+    /// Segments left since the last record written, to hand to the flusher with the
+    /// next one.
+    full: Vec<Arc<Segment>>,
     /// Reused for every record, so appending allocates nothing once warm.
     buffer: Vec<u8>,
     broken: Arc<Broken>,
+    spares: Spares,
 }
 
 /// Segments a previous run left behind, oldest first, to replay before starting.
@@ -157,6 +100,8 @@ impl Leftovers {
     pub(super) fn find(disk: Arc<dyn LogDisk>, data_dir: &Path) -> io::Result<Leftovers> {
         let dir = data_dir.join(WAL_DIR);
         disk.create_dir_all(&dir)?;
+        // The log's own name must survive a crash as much as the segments in it.
+        disk.sync_dir(data_dir)?;
         let segments = list_segments(&*disk, &dir)?;
         Ok(Leftovers {
             disk,
@@ -173,116 +118,102 @@ impl Leftovers {
     }
 
     #[cfg(test)]
-    pub(super) fn count(&self) -> usize {
-        self.segments.len()
+    pub(super) fn sequences(&self) -> Vec<u64> {
+        self.segments
+            .iter()
+            .map(|(sequence, _)| *sequence)
+            .collect()
     }
 
     /// Deletes the replayed segments (sled must hold their contents durably by now) and
-    /// starts a fresh one after them.
+    /// starts a fresh log after them, with segments of at most `segment_limit` bytes.
     pub(super) fn start(self, segment_limit: u64) -> io::Result<Wal> {
         for (_, path) in &self.segments {
             self.disk.remove(path)?;
         }
         let next_sequence = self.segments.last().map_or(0, |(sequence, _)| sequence + 1);
         let broken = Arc::new(Broken::default());
-        let active = create_segment(&self.disk, &self.dir, next_sequence, &broken)?;
+        let spares = Spares::start(
+            Arc::clone(&self.disk),
+            self.dir.clone(),
+            next_sequence,
+            segment_limit,
+            Arc::clone(&broken),
+        )?;
+        let active = spares.take()?;
         Ok(Wal {
             disk: self.disk,
             dir: self.dir,
-            segment_limit,
-            next_sequence: next_sequence + 1,
             active,
             active_len: 0,
+            full: Vec::new(),
             buffer: Vec::new(),
             broken,
+            spares,
         })
     }
 }
 
 /// The segments in the log directory, oldest first.
 fn list_segments(disk: &dyn LogDisk, dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let mut segments = Vec::new();
-    for path in disk.list(dir)? {
-        let sequence = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.strip_suffix(SEGMENT_SUFFIX))
-            .and_then(|stem| u64::from_str_radix(stem, 16).ok());
-        if let Some(sequence) = sequence {
-            segments.push((sequence, path));
-        }
-    }
+    let mut segments: Vec<(u64, PathBuf)> = disk
+        .list(dir)?
+        .into_iter()
+        .filter_map(|path| Some((segment_sequence(&path)?, path)))
+        .collect();
     segments.sort();
     Ok(segments)
 }
 
-fn create_segment(
-    disk: &Arc<dyn LogDisk>,
-    dir: &Path,
-    sequence: u64,
-    broken: &Arc<Broken>,
-) -> io::Result<Arc<Segment>> {
-    let path = dir.join(format!("{sequence:016x}{SEGMENT_SUFFIX}"));
-    let file = disk.create_new(&path)?;
-    // The new name must survive a crash too, or its records would be lost with it.
-    disk.sync_dir(dir)?;
-    Ok(Arc::new(Segment {
-        path,
-        file,
-        disk: Arc::clone(disk),
-        broken: Arc::clone(broken),
-    }))
-}
-
 impl Wal {
     /// Writes a record to the active segment (into the page cache; the flusher syncs
-    /// it) and moves to a new segment when this one is full.
+    /// it), first moving to the next segment if the record does not fit in this one.
     pub(super) fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<LoggedRecord> {
         self.broken.check()?;
         encode_record(entries, &mut self.buffer);
+        let len = self.buffer.len() as u64;
+        // A record larger than a whole segment goes alone into one, growing it.
+        if self.active_len > 0 && self.active_len + len > self.active.capacity {
+            self.rotate();
+        }
         if let Err(error) = self.active.file.write_at(self.active_len, &self.buffer) {
             // A partly written record would end replay of this segment early, hiding
-            // the records appended after it: cut it off, or stop logging at all.
+            // the records appended after it: cut it off (the rest of the segment then
+            // grows as it is written), or stop logging at all.
             if self.active.file.set_len(self.active_len).is_err() {
                 self.broken.set();
             }
             return Err(error);
         }
-        self.active_len += self.buffer.len() as u64;
+        self.active_len += len;
         if let Err(error) = self.active.file.start_writeback() {
             // Only an early start was lost; the flusher's sync reports real trouble.
             tracing::debug!(%error, "cannot start writing the log out early");
         }
-        let segment = Arc::clone(&self.active);
-        let retired = if self.active_len < self.segment_limit {
-            None
-        } else {
-            self.rotate()
-        };
-        Ok(LoggedRecord { segment, retired })
+        Ok(LoggedRecord {
+            segment: Arc::clone(&self.active),
+            retired: std::mem::take(&mut self.full),
+        })
     }
 
-    /// Moves to a new segment and returns the full one. The record that filled it is
-    /// written either way, so a failure here only lets the full segment grow; the next
-    /// append tries again.
-    fn rotate(&mut self) -> Option<Arc<Segment>> {
-        // Never retried under the same name: a failure may have left the file behind.
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        match create_segment(&self.disk, &self.dir, sequence, &self.broken) {
+    /// Moves to the prepared next segment. If there is none, the full one grows instead
+    /// (slower to sync, as its size changes) and the next append tries again.
+    fn rotate(&mut self) {
+        match self.spares.take() {
             Ok(next) => {
                 self.active_len = 0;
-                Some(std::mem::replace(&mut self.active, next))
+                self.full.push(std::mem::replace(&mut self.active, next));
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot start a new log segment; the full one keeps growing");
-                None
             }
         }
     }
 
     /// Deletes every segment; only after sled was flushed with everything they hold.
     pub(super) fn remove_all(self) -> io::Result<()> {
+        // Stops the preparing thread first, so that no new segment appears meanwhile.
+        drop(self.spares);
         drop(self.active);
         for (_, path) in list_segments(&*self.disk, &self.dir)? {
             self.disk.remove(&path)?;
@@ -303,10 +234,15 @@ fn read_segment(disk: &dyn LogDisk, path: &Path) -> io::Result<Vec<Entries>> {
         }
         rest = after;
     }
-    if !rest.is_empty() {
+    // Zeros are the prepared space no record reached yet; anything else is a torn write.
+    let torn = rest
+        .iter()
+        .rposition(|&byte| byte != 0)
+        .map_or(0, |last| last + 1);
+    if torn > 0 {
         tracing::warn!(
             segment = %path.display(),
-            ignored_bytes = rest.len(),
+            ignored_bytes = torn,
             "the log ends in a torn write; it was never acknowledged"
         );
     }
@@ -386,18 +322,32 @@ mod tests {
             .collect()
     }
 
+    fn encoded_len(entries: &Entries) -> usize {
+        let mut out = Vec::new();
+        encode_record(entries, &mut out);
+        out.len()
+    }
+
     #[test]
     fn records_read_back_in_order_across_segments() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = find(dir.path()).start(64).unwrap();
         let first = wal.append(&owned(&[("a", "1"), ("b", "2")])).unwrap();
-        assert!(first.retired.is_none());
+        assert!(first.retired.is_empty());
+        // 77 bytes: more than the 36 left, so the log moves on first, and the record
+        // grows the next segment past its 64 bytes.
         let second = wal.append(&owned(&[("c", &"x".repeat(60))])).unwrap();
-        let retired = second.retired.expect("the second record fills 64 bytes");
-        assert_eq!(retired.path(), first.segment.path());
-        wal.append(&owned(&[("d", "4")])).unwrap();
+        assert_eq!(second.retired.len(), 1);
+        assert_eq!(second.retired[0].path(), first.segment.path());
+        assert_ne!(second.segment.path(), first.segment.path());
+        let third = wal.append(&owned(&[("d", "4")])).unwrap();
+        assert_eq!(third.retired[0].path(), second.segment.path());
+        // Dropping the log stops the preparing thread and removes its unused segment:
+        // what is left is what a crash would leave.
+        drop((first, second, third, wal));
 
         let leftovers = find(dir.path());
+        assert_eq!(leftovers.sequences(), [0, 1, 2]);
         let read: Vec<Entries> = leftovers
             .segments()
             .flat_map(|records| records.unwrap())
@@ -412,38 +362,40 @@ mod tests {
         );
         // Starting again removes what was replayed and continues the numbering.
         let wal = leftovers.start(64).unwrap();
-        assert_eq!(find(dir.path()).count(), 1);
-        assert!(wal.active.path().ends_with("0000000000000002.log"));
+        assert!(wal.active.path().ends_with("0000000000000003.log"));
         wal.remove_all().unwrap();
-        assert_eq!(find(dir.path()).count(), 0);
+        assert!(find(dir.path()).sequences().is_empty());
     }
 
     #[test]
     fn a_torn_or_damaged_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = find(dir.path()).start(1 << 20).unwrap();
-        let appended = wal.append(&owned(&[("kept", "yes")])).unwrap();
+        let kept = owned(&[("kept", "yes")]);
+        let torn = owned(&[("torn", "no")]);
+        let appended = wal.append(&kept).unwrap();
+        wal.append(&torn).unwrap();
         let path = appended.segment.path().to_owned();
-        let first_len = std::fs::read(&path).unwrap().len();
-        wal.append(&owned(&[("torn", "no")])).unwrap();
         let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 1 << 20, "the segment was prepared whole");
+        assert_eq!(read(&path), vec![kept.clone(), torn.clone()]);
+        let end = encoded_len(&kept) + encoded_len(&torn);
 
-        // Cut inside the second record.
-        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
+        // The second record cut short: its last bytes never reached the disk.
+        let mut cut = bytes.clone();
+        cut[end - 3..end].fill(0);
+        std::fs::write(&path, &cut).unwrap();
+        assert_eq!(read(&path), vec![kept.clone()]);
 
         // A flipped byte fails the checksum.
         let mut damaged = bytes.clone();
-        let last = damaged.len() - 1;
-        damaged[last] ^= 0xff;
+        damaged[end - 1] ^= 0xff;
         std::fs::write(&path, &damaged).unwrap();
-        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
+        assert_eq!(read(&path), vec![kept.clone()]);
 
-        // Zeros (space a crash left unwritten) end the log too.
-        let mut zeroed = bytes[..first_len].to_vec();
-        zeroed.resize(bytes.len() + 16, 0);
-        std::fs::write(&path, &zeroed).unwrap();
-        assert_eq!(read(&path), vec![owned(&[("kept", "yes")])]);
+        // A file that ends inside a record.
+        std::fs::write(&path, &bytes[..end - 3]).unwrap();
+        assert_eq!(read(&path), vec![kept]);
     }
 
     #[test]
@@ -452,7 +404,7 @@ mod tests {
         let mut wal = find(dir.path()).start(1 << 20).unwrap();
         let appended = wal.append(&owned(&[("a", "1")])).unwrap();
         // What a failing sync does to the shared flag.
-        appended.segment.broken.set();
+        appended.segment.break_log();
         let refused = wal.append(&owned(&[("b", "2")])).err().unwrap();
         assert!(refused.to_string().contains("restart"), "{refused}");
         assert_eq!(read(appended.segment.path()), vec![owned(&[("a", "1")])]);
