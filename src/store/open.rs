@@ -17,6 +17,8 @@ use super::wal;
 
 /// Our own lock file, held for the store's whole life.
 const LOCK_FILE: &str = "parley.lock";
+/// The file sled 0.34 keeps its log and pages in, inside its directory.
+const SLED_FILE: &str = "db";
 
 /// sled's page cache. Its default (1 GiB) lets a busy server's memory grow far past
 /// what recent history needs; paging older messages still works, from disk.
@@ -41,7 +43,7 @@ pub(super) struct Opened {
 pub(super) fn open_dir(dir: &Path, segment_bytes: u64) -> Result<Opened, StoreError> {
     let lock = lock_dir(dir)?;
     let db = open_sled(dir)?;
-    let trees = Trees::open(db).map_err(|source| StoreError::Open {
+    let trees = Trees::open(db, dir).map_err(|source| StoreError::Open {
         dir: dir.to_owned(),
         source,
     })?;
@@ -123,14 +125,30 @@ pub(super) struct Trees {
     pub(super) db: sled::Db,
     /// Messages by room and id, dedupe entries and metadata (see [`super::codec`]).
     pub(super) messages: Tree,
+    /// sled's data file, to make a flush survive a power cut; see [`Trees::flush`].
+    file: Arc<File>,
 }
 
 impl Trees {
-    pub(super) fn open(db: sled::Db) -> Result<Trees, sled::Error> {
+    /// The trees of `db`, which sled opened in `dir`.
+    pub(super) fn open(db: sled::Db, dir: &Path) -> Result<Trees, sled::Error> {
+        // Written to by sled only; opened for writing because some systems refuse to
+        // sync a file opened for reading.
+        let file = File::options().write(true).open(dir.join(SLED_FILE))?;
         Ok(Trees {
             messages: db.open_tree("messages")?,
             db,
+            file: Arc::new(file),
         })
+    }
+
+    /// Flushes sled durably, as the log must before a segment of it is deleted. sled's
+    /// own flush only calls `sync_file_range` (like the `os` sync level), which a power
+    /// cut can undo, so sled's file is then synced with `fsync`.
+    pub(super) fn flush(&self) -> Result<(), sled::Error> {
+        self.db.flush()?;
+        self.file.sync_all()?;
+        Ok(())
     }
 }
 
@@ -172,7 +190,6 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
     }
     if replayed > 0 {
         trees
-            .db
             .flush()
             .map_err(sled_err("flushing the replayed log"))?;
         tracing::info!(batches = replayed, "replayed the write-ahead log");
@@ -296,7 +313,7 @@ mod tests {
             .start(LOG_SEGMENT_BYTES)
             .unwrap();
         let logged = log.append(&entries).unwrap();
-        logged.segment.commit_length().unwrap();
+        logged.segment.sync_data().unwrap();
     }
 
     #[tokio::test]

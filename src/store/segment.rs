@@ -60,17 +60,17 @@ impl Segment {
         &self.path
     }
 
-    /// Writes everything appended so far to the disk. A failure breaks the log: after
-    /// a failed sync the kernel may have dropped the pages, so a record could be missing
-    /// on disk and replay would stop there, losing every later record even if it was
-    /// synced.
-    pub(super) fn sync(&self) -> io::Result<()> {
+    /// Hands everything appended so far to the disk (`sync_file_range`), which a crash
+    /// of the process cannot undo. A failure of this or [`Segment::sync_data`] breaks
+    /// the log: after a failed sync the kernel may have dropped the pages, so a record
+    /// could be missing on disk and replay would stop there, losing every later record
+    /// even if it was synced.
+    pub(super) fn sync_range(&self) -> io::Result<()> {
         self.broken.note(self.file.sync_range())
     }
 
-    /// Also commits the file's length, which `sync_file_range` does not: without it an
-    /// OS crash may cut the file back to its last committed length.
-    pub(super) fn commit_length(&self) -> io::Result<()> {
+    /// Makes everything appended so far survive a power cut (`fdatasync`).
+    pub(super) fn sync_data(&self) -> io::Result<()> {
         self.broken.note(self.file.sync_data())
     }
 

@@ -3,10 +3,8 @@
 //! Why it exists: sled's `flush` hands each log write to sled's IO thread pool, which
 //! wakes every idle pool thread for every write. At tens of thousands of commits per
 //! second that wake-up storm alone took a third of the server's CPU. So every batch
-//! applied to sled is also appended here, and a commit is durable once this file is
-//! synced with `sync_file_range` (the call sled's own flush makes). Like sled's
-//! background flusher, the flusher also commits the file's length with `fdatasync` at
-//! most every [`FULL_SYNC_INTERVAL`], after answering, so that it delays nobody. sled
+//! applied to sled is also appended here, and the flusher syncs this file once per
+//! group commit, as the sync level says (`durability.rs`), before answering. sled
 //! itself is flushed only when a segment is retired; then the segment is deleted.
 //!
 //! A segment is `wal/<sequence, 16 hex digits>.log`, prepared zero-filled ahead of use
@@ -28,7 +26,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use super::log_file::LogDisk;
 use super::segment::{Broken, Segment, Spares, segment_sequence};
@@ -37,9 +34,6 @@ use super::segment::{Broken, Segment, Spares, segment_sequence};
 const WAL_DIR: &str = "wal";
 /// Length and checksum in front of every record.
 const HEADER_BYTES: usize = 8;
-/// How often the flusher commits the log's length, matching sled's default
-/// `flush_every_ms`.
-const FULL_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The key/value inserts of one record: one batch.
 pub(super) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -278,30 +272,6 @@ fn take_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((part, &bytes[4 + len..]))
 }
 
-/// Tracks when the flusher last committed a segment's metadata.
-pub(super) struct SyncClock {
-    last_full: Instant,
-}
-
-impl Default for SyncClock {
-    fn default() -> SyncClock {
-        SyncClock {
-            last_full: Instant::now(),
-        }
-    }
-}
-
-impl SyncClock {
-    /// Whether the next sync should be a full one, and if so, notes that it happens now.
-    pub(super) fn full_sync_due(&mut self) -> bool {
-        let due = self.last_full.elapsed() >= FULL_SYNC_INTERVAL;
-        if due {
-            self.last_full = Instant::now();
-        }
-        due
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::log_file::OsDisk;
@@ -408,14 +378,5 @@ mod tests {
         let refused = wal.append(&owned(&[("b", "2")])).err().unwrap();
         assert!(refused.to_string().contains("restart"), "{refused}");
         assert_eq!(read(appended.segment.path()), vec![owned(&[("a", "1")])]);
-    }
-
-    #[test]
-    fn full_syncs_are_spaced_out() {
-        let mut clock = SyncClock::default();
-        assert!(!clock.full_sync_due());
-        clock.last_full = Instant::now() - FULL_SYNC_INTERVAL;
-        assert!(clock.full_sync_due());
-        assert!(!clock.full_sync_due());
     }
 }
