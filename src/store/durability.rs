@@ -86,6 +86,12 @@ impl GroupSync {
             }
         }
     }
+
+    /// As if the `os` level's last `fdatasync` were half a second ago.
+    #[cfg(test)]
+    pub(super) fn make_full_sync_due(&mut self) {
+        self.last_full = Instant::now() - FULL_SYNC_INTERVAL;
+    }
 }
 
 #[cfg(test)]

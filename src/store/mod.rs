@@ -14,7 +14,8 @@
 //! The other files: `open.rs` locks a data directory, opens sled and replays the log;
 //! `durability.rs` holds the sync levels and when the flusher syncs; `segment.rs`
 //! prepares the log's files ahead of use; `log_file.rs` holds the file operations the
-//! log makes and what each promises;
+//! log makes and what each promises, and `power_cut.rs` (tests only) a disk that
+//! simulates power cuts under them;
 //! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
 //! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
 //! JSON lines backup format.
@@ -26,6 +27,8 @@ mod flusher;
 mod import_export;
 mod log_file;
 mod open;
+#[cfg(test)]
+mod power_cut;
 mod segment;
 mod stats;
 #[cfg(test)]
