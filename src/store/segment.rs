@@ -177,12 +177,9 @@ fn prepare_ahead(
     let mut size = FIRST_SEGMENT_BYTES.min(limit);
     for sequence in first_sequence.. {
         let path = segment_path(dir, sequence);
-        // A failed attempt's file is removed if it can be; the next attempt takes the
-        // next number all the same, in case it could not.
+        // After a failure the next attempt takes the next number: the failed one's file
+        // may still be there.
         let prepared = prepare(disk, dir, &path, size, broken);
-        if prepared.is_err() && disk.remove(&path).is_ok() {
-            tracing::debug!(segment = %path.display(), "removed a segment that failed to prepare");
-        }
         if let Err(unwanted) = ready.send(prepared) {
             if unwanted.0.is_ok()
                 && let Err(error) = disk.remove(&path)
@@ -195,6 +192,20 @@ fn prepare_ahead(
     }
 }
 
+/// Allocates `size` bytes of `file`, writes them with zeros and syncs them.
+fn fill_with_zeros(file: &dyn LogFile, size: u64) -> io::Result<()> {
+    file.allocate(size)?;
+    let zeros = vec![0; usize::try_from(size).map_or(ZERO_CHUNK, |size| size.min(ZERO_CHUNK))];
+    let mut offset = 0;
+    while offset < size {
+        let chunk =
+            usize::try_from(size - offset).map_or(zeros.len(), |left| left.min(zeros.len()));
+        file.write_at(offset, &zeros[..chunk])?;
+        offset += chunk as u64;
+    }
+    file.sync_all()
+}
+
 /// Creates one segment of `size` bytes, zero-filled and synced, its name durable.
 fn prepare(
     disk: &Arc<dyn LogDisk>,
@@ -204,17 +215,14 @@ fn prepare(
     broken: &Arc<Broken>,
 ) -> io::Result<Arc<Segment>> {
     let file = disk.create_new(path)?;
-    file.allocate(size)?;
-    let zeros = vec![0; ZERO_CHUNK];
-    let mut offset = 0;
-    while offset < size {
-        let chunk = usize::try_from(size - offset).map_or(ZERO_CHUNK, |left| left.min(ZERO_CHUNK));
-        file.write_at(offset, &zeros[..chunk])?;
-        offset += chunk as u64;
-    }
-    file.sync_all()?;
     // The name must survive a crash too, or the records in the file would be lost with it.
-    disk.sync_dir(dir)?;
+    let filled = fill_with_zeros(&*file, size).and_then(|()| disk.sync_dir(dir));
+    if let Err(error) = filled {
+        if let Err(error) = disk.remove(path) {
+            tracing::debug!(%error, segment = %path.display(), "cannot remove a segment that failed to prepare");
+        }
+        return Err(error);
+    }
     Ok(Arc::new(Segment {
         path: path.to_owned(),
         file,
