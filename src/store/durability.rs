@@ -66,7 +66,7 @@ impl GroupSync {
 
     /// Makes every record written to `segments` so far as durable as the level
     /// promises. Nothing of the group may be answered before this returns Ok.
-    pub(super) fn before_answering(&mut self, segments: &[Arc<Segment>]) -> io::Result<()> {
+    pub(super) fn before_answering(&self, segments: &[Arc<Segment>]) -> io::Result<()> {
         segments.iter().try_for_each(|segment| match self.level {
             SyncLevel::Full => segment.sync_data(),
             SyncLevel::Os => segment.sync_range(),

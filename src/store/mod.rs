@@ -15,10 +15,9 @@
 //! `durability.rs` holds the sync levels and when the flusher syncs; `segment.rs`
 //! prepares the log's files ahead of use; `log_file.rs` holds the file operations the
 //! log makes and what each promises, and `power_cut.rs` (tests only) a disk that
-//! simulates power cuts under them;
-//! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
-//! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
-//! JSON lines backup format.
+//! simulates power cuts under them; `codec.rs` lays out keys and records (with the
+//! layout table); `error.rs` holds [`StoreError`]; `stats.rs` the counters `/metrics`
+//! shows; `import_export.rs` the JSON lines backup format.
 
 mod codec;
 mod durability;

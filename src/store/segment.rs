@@ -25,8 +25,8 @@ use super::log_file::{LogDisk, LogFile};
 const SEGMENT_SUFFIX: &str = ".log";
 /// Size of the first segment a run prepares; each next one is twice the last, up to
 /// the store's limit. Opening a store thus writes 1 MiB of zeros rather than a whole
-/// segment's worth, which matters to the tests that open hundreds of stores, and a busy
-/// server reaches full-size segments after a few rotations.
+/// segment's worth, which keeps starting quick (tests start many stores and servers),
+/// and a busy server reaches full-size segments after a few rotations.
 const FIRST_SEGMENT_BYTES: u64 = 1024 * 1024;
 /// Zeros written per call while preparing.
 const ZERO_CHUNK: usize = 1024 * 1024;
