@@ -13,6 +13,7 @@ use thiserror::Error;
 use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
+use crate::store::{StoreOptions, SyncLevel};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +71,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR",
         help = with_default("Where messages are stored", DEFAULT_DATA_DIR))]
     pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "PARLEY_SYNC", value_name = "LEVEL",
+        help = with_default("When a message counts as stored: `full` once it would survive a power cut, `os` once it would survive parley crashing (faster)", SyncLevel::default()))]
+    pub sync: Option<SyncLevel>,
     /// Origin allowed for cross-origin requests; repeat for several, `*` for any
     /// [default: same origin only].
     #[arg(
@@ -114,6 +118,7 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    sync: Option<String>,
     cors_origin: Option<Vec<String>>,
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
@@ -147,6 +152,7 @@ pub enum ConfigError {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub store: StoreOptions,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
@@ -207,6 +213,15 @@ impl Config {
             .or(file.max_connections)
             .unwrap_or(engine.max_sessions);
         require_positive("max_connections", max_connections)?;
+        // clap has already parsed the flag (and its environment variable).
+        let sync = match (args.sync, file.sync) {
+            (Some(level), _) => level,
+            (None, Some(text)) => text.parse().map_err(|reason| ConfigError::Invalid {
+                key: "sync",
+                reason,
+            })?,
+            (None, None) => SyncLevel::default(),
+        };
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             data_dir: args
@@ -214,6 +229,7 @@ impl Config {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            store: StoreOptions { sync },
             cors: CorsPolicy::from_origins(origins).map_err(|reason| ConfigError::Invalid {
                 key: "cors_origin",
                 reason,
@@ -335,6 +351,48 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "invalid value for cors_origin: \"example.com\" is not an origin like https://chat.example.com"
+        );
+    }
+
+    #[test]
+    fn sync_level_comes_from_the_flag_the_file_or_the_default() {
+        let level = |args: ServeArgs| Config::load(&args).unwrap().store.sync;
+        assert_eq!(level(ServeArgs::default()), SyncLevel::Full);
+        let (_dir, path) = write_config("sync = \"os\"\n");
+        let from_file = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        assert_eq!(level(from_file.clone()), SyncLevel::Os);
+        let flag = ServeArgs {
+            sync: Some(SyncLevel::Full),
+            ..from_file
+        };
+        assert_eq!(level(flag), SyncLevel::Full);
+
+        let parsed = Cli::try_parse_from(["parley", "--sync", "os"]).unwrap();
+        assert_eq!(parsed.serve.sync, Some(SyncLevel::Os));
+    }
+
+    #[test]
+    fn a_bad_sync_level_is_named() {
+        let (_dir, path) = write_config("sync = \"fsync\"\n");
+        let error = Config::load(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid value for sync: \"fsync\" is neither `full` nor `os`"
+        );
+        let error = Cli::try_parse_from(["parley", "--sync", "fsync"])
+            .unwrap_err()
+            .to_string();
+        let first_line = error.lines().next().unwrap();
+        assert!(
+            first_line.contains("--sync") && first_line.contains("neither `full` nor `os`"),
+            "{error}"
         );
     }
 }

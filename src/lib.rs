@@ -60,7 +60,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         );
     }
     let data_dir = config.data_dir.clone();
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??);
+    let options = config.store;
+    let store =
+        Arc::new(tokio::task::spawn_blocking(move || Store::open_with(&data_dir, options)).await??);
     let chat = Chat::new(store.clone(), config.chat.clone());
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {

@@ -2,7 +2,9 @@
 //! store, counting log segments.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use super::log_file::OsDisk;
 use super::wal;
 use super::{NewMessage, PageQuery, Store};
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
@@ -63,6 +65,9 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
     }
 }
 
-pub(super) fn log_segments(dir: &Path) -> usize {
-    wal::Leftovers::find(dir).unwrap().paths().count()
+/// The sequence numbers of the log segments in `dir`, oldest first.
+pub(super) fn log_segments(dir: &Path) -> Vec<u64> {
+    wal::Leftovers::find(Arc::new(OsDisk), dir)
+        .unwrap()
+        .sequences()
 }
