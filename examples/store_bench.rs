@@ -82,6 +82,7 @@ async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchR
     let request = NewMessage {
         room: RoomName::parse("bench")?,
         sender: SenderName::parse("bench")?,
+        user: None,
         text: MessageText::parse("a benchmark message of a typical short length", 4000)?,
         client_id: None,
     };

@@ -2,10 +2,12 @@
 //!
 //! Layers call only downwards: [`engineio`] moves packets over HTTP long-polling and
 //! WebSocket, [`socketio`] adds namespaces, events, acks and rooms on top of it,
-//! [`chat`] is the chat's events on a [`store`] of messages. [`http`] routes requests,
+//! [`chat`] is the chat's events on a [`store`] of messages. [`accounts`] says who a
+//! request is (its users live in the store's database too). [`http`] routes requests,
 //! [`server`] accepts connections, [`config`] gathers the settings. [`serve`] puts
 //! them together.
 
+pub mod accounts;
 pub mod chat;
 pub mod config;
 pub mod cors;
