@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::accounts::AuthMode;
 use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
@@ -68,8 +69,11 @@ pub struct ServeArgs {
         help = with_default("Address to listen on", DEFAULT_LISTEN))]
     pub listen: Option<SocketAddr>,
     #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR",
-        help = with_default("Where messages are stored", DEFAULT_DATA_DIR))]
+        help = with_default("Where messages and accounts are stored", DEFAULT_DATA_DIR))]
     pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "PARLEY_AUTH", value_name = "MODE",
+        help = with_default("accounts: everyone signs in; open: anyone may send under any name", AuthMode::default()))]
+    pub auth: Option<AuthMode>,
     /// Origin allowed for cross-origin requests; repeat for several, `*` for any
     /// [default: same origin only].
     #[arg(
@@ -114,6 +118,7 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    auth: Option<AuthMode>,
     cors_origin: Option<Vec<String>>,
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
@@ -147,6 +152,7 @@ pub enum ConfigError {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub auth: AuthMode,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
@@ -214,6 +220,7 @@ impl Config {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            auth: args.auth.or(file.auth).unwrap_or_default(),
             cors: CorsPolicy::from_origins(origins).map_err(|reason| ConfigError::Invalid {
                 key: "cors_origin",
                 reason,
@@ -285,6 +292,37 @@ mod tests {
         assert_eq!(config.engine.ping_interval, Duration::from_secs(25));
         assert_eq!(config.engine.ping_timeout, Duration::from_secs(20));
         assert_eq!(config.engine.max_payload, 1_000_000);
+        assert_eq!(config.auth, AuthMode::Accounts);
+    }
+
+    #[test]
+    fn the_auth_mode_comes_from_the_flag_or_the_file() {
+        let (_dir, path) = write_config("auth = \"open\"\n");
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&from_file).unwrap().auth, AuthMode::Open);
+        let flag = ServeArgs {
+            config: Some(path),
+            auth: Some(AuthMode::Accounts),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&flag).unwrap().auth, AuthMode::Accounts);
+        let (_dir, path) = write_config("auth = \"closed\"\n");
+        let error = Config::load(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("line 1") && error.contains("closed"),
+            "{error}"
+        );
+        let cli = Cli::try_parse_from(["parley", "--auth", "open"]).unwrap();
+        assert_eq!(cli.serve.auth, Some(AuthMode::Open));
+        assert!(Cli::try_parse_from(["parley", "--auth", "closed"]).is_err());
     }
 
     #[test]
