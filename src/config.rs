@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::accounts::AuthMode;
+use crate::accounts::{AuthMode, Role};
 use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
@@ -43,6 +43,79 @@ pub enum Command {
     /// Read JSON lines (as written by export) from stdin; already stored messages
     /// are skipped, so importing twice is harmless.
     Import {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Manage users (stop the server first).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens (stop the server first).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the join link, made on first use (stop the server first).
+    Invite {
+        /// Replace the code, so that the old link stops working.
+        #[arg(long)]
+        reset: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from stdin (--password-stdin) or asked for.
+    Add {
+        username: String,
+        /// Make the user an admin (same as --role admin).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// admin, member or bot.
+        #[arg(long, default_value = "member")]
+        role: Role,
+        /// Display name [default: the username].
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// List every user, deactivated ones too.
+    List {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Deactivate a user: their sessions and tokens stop working.
+    Deactivate {
+        username: String,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Set a user's password and sign out their sessions.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make an API token for a user and print it (it is shown only this once).
+    Create {
+        username: String,
+        /// What the token is for; the user lists and revokes it by this name.
+        #[arg(long)]
+        name: String,
         #[command(flatten)]
         settings: ServeArgs,
     },
