@@ -128,7 +128,9 @@ fn fill(store: &Store, count: u64) -> BenchResult<(u64, u64)> {
             lines.push(b'\n');
             next += 1;
         }
-        store.import(lines.as_slice())?;
+        store.import(lines.as_slice(), |line| {
+            Err(format!("not a message: {line}"))
+        })?;
     }
     Ok((base, base + count - 1))
 }

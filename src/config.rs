@@ -41,7 +41,7 @@ pub enum Command {
         settings: ServeArgs,
     },
     /// Read JSON lines (as written by export) from stdin; already stored messages
-    /// are skipped, so importing twice is harmless.
+    /// and accounts are skipped, so importing twice is harmless.
     Import {
         #[command(flatten)]
         settings: ServeArgs,

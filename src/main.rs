@@ -171,16 +171,31 @@ impl Maintenance {
                 let count = store
                     .export(room.as_ref(), &mut out)
                     .map_err(|e| e.to_string())?;
+                // A room's export is for moving that room; the accounts go with the whole.
+                let records = match room {
+                    Some(_) => 0,
+                    None => accounts.export(&mut out).map_err(|e| e.to_string())?,
+                };
                 out.flush()
                     .map_err(|e| format!("cannot write the export: {e}"))?;
-                tracing::info!(messages = count, "export finished");
+                tracing::info!(messages = count, accounts = records, "export finished");
             }
             Maintenance::Import => {
+                let mut added = 0;
+                let mut kept = 0;
                 let report = store
-                    .import(BufReader::new(std::io::stdin().lock()))
+                    .import(BufReader::new(std::io::stdin().lock()), |line| {
+                        match accounts.import_record(line) {
+                            Ok(true) => added += 1,
+                            Ok(false) => kept += 1,
+                            Err(error) => return Err(error.to_string()),
+                        }
+                        Ok(())
+                    })
                     .map_err(|e| e.to_string())?;
+                accounts.flush().map_err(|e| e.to_string())?;
                 eprintln!(
-                    "imported {} messages, skipped {} already stored",
+                    "imported {} messages, skipped {} already stored; {added} account records added, {kept} already there",
                     report.imported, report.skipped
                 );
             }

@@ -1,5 +1,6 @@
 //! The accounts' commands on a stopped server's data directory, as an operator types
-//! them: `user add/list/deactivate/set-password`, `token create`, `invite`.
+//! them: `user add/list/deactivate/set-password`, `token create`, `invite`, and export
+//! and import carrying the accounts to another data directory.
 
 mod support;
 
@@ -229,4 +230,89 @@ fn the_commands_say_what_is_wrong() {
     let _running = start_parley(data.path(), &["--auth", "accounts"]);
     let in_use = parley_fails(&["user", "list"], data.path(), "");
     assert!(in_use.contains("in use by another parley"), "{in_use}");
+}
+
+#[test]
+fn export_and_import_carry_the_accounts_and_their_messages() {
+    let data = tempfile::tempdir().unwrap();
+    let source = data.path().join("source");
+    parley_ok(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--admin",
+            "--name",
+            "Ann",
+            "--password-stdin",
+        ],
+        &source,
+        "password1\n",
+    );
+    let token = parley_ok(&["token", "create", "ann", "--name", "ci"], &source, "");
+    let authorization = format!("Bearer {}", token.trim());
+    let invite = parley_ok(&["invite"], &source, "");
+    let server = start_parley(&source, &["--auth", "accounts"]);
+    let body = json!({"text": "kept with its author"}).to_string();
+    let posted = http(
+        &server.url,
+        "POST",
+        "/api/rooms/ops/messages",
+        &[("Authorization", &authorization)],
+        body.as_bytes(),
+    );
+    assert_eq!(posted.status, 201, "{}", posted.body);
+    assert!(server.terminate().success());
+
+    let export = parley_ok(&["export"], &source, "");
+    let kinds: Vec<Option<String>> = export
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).unwrap();
+            value["kind"].as_str().map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            None,
+            Some("user".into()),
+            Some("token".into()),
+            Some("invite".into())
+        ],
+        "{export}"
+    );
+    assert!(
+        export.lines().next().unwrap().contains("\"user\":\"ann\""),
+        "{export}"
+    );
+    assert!(!export.contains(PASSWORD) && !export.contains(token.trim()));
+    let only_ops = parley_ok(&["export", "--room", "ops"], &source, "");
+    assert_eq!(only_ops.lines().count(), 1, "{only_ops}");
+
+    let target = data.path().join("target");
+    for expected in ["3 account records added, 0", "0 account records added, 3"] {
+        let output = parley_in(&["import"], &target, &export);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    assert_eq!(parley_ok(&["invite"], &target, ""), invite);
+
+    let server = start_parley(&target, &["--auth", "accounts"]);
+    assert_eq!(sign_in(&server.url, "ann", PASSWORD).status, 200);
+    assert_eq!(me(&server.url, &authorization)["user"]["username"], "ann");
+    let history = http(
+        &server.url,
+        "GET",
+        "/api/rooms/ops/messages",
+        &[("Authorization", &authorization)],
+        b"",
+    );
+    let history: Value = serde_json::from_str(&history.body).unwrap();
+    let message = &history["messages"][0];
+    assert_eq!(
+        (&message["sender"], &message["user"]),
+        (&json!("Ann"), &json!("ann"))
+    );
 }

@@ -6,7 +6,8 @@
 //! are kept; `session.rs` signing in and out; `token.rs` API tokens; `join.rs` the
 //! first admin's setup and the join link; `code.rs` the codes of those two;
 //! `index.rs` all of it in memory, which says who a request is; `storage.rs` the sled
-//! trees; `throttle.rs` failed sign-ins per address; `error.rs` [`AccountsError`].
+//! trees; `throttle.rs` failed sign-ins per address; `backup.rs` accounts in export and
+//! import; `error.rs` [`AccountsError`].
 //!
 //! What the connection layers use:
 //! - [`Accounts::authenticate_cookie`] (a `Cookie` header) and
@@ -24,6 +25,7 @@
 //! two of them never both take the same username, and they write the disk before the
 //! index, so what authenticates was always durable first.
 
+mod backup;
 mod code;
 mod credential;
 mod error;
