@@ -356,6 +356,16 @@ mod tests {
         (dir, path)
     }
 
+    /// The error of loading a config file that says `text`.
+    fn load_error(text: &str) -> String {
+        let (_dir, path) = write_config(text);
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        Config::load(&args).unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults_need_no_file() {
         let config = Config::load(&ServeArgs::default()).unwrap();
@@ -382,13 +392,7 @@ mod tests {
             ..ServeArgs::default()
         };
         assert_eq!(Config::load(&flag).unwrap().auth, AuthMode::Accounts);
-        let (_dir, path) = write_config("auth = \"closed\"\n");
-        let error = Config::load(&ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
+        let error = load_error("auth = \"closed\"\n");
         assert!(
             error.contains("line 1") && error.contains("closed"),
             "{error}"
@@ -413,13 +417,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let (_dir, path) = write_config("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
-        let error = Config::load(&ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
+        let error = load_error("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
         assert!(
             error.contains("line 2") && error.contains("pingInterval"),
             "{error}"

@@ -14,8 +14,11 @@ use support::{HttpReply, ServerProcess, http, restart_parley, start_parley};
 
 const PASSWORD: &str = "password1";
 
-fn accounts_server(data: &Path) -> ServerProcess {
-    start_parley(data, &["--auth", "accounts"])
+/// A server in accounts mode on a fresh data directory, which goes with it.
+fn started() -> (tempfile::TempDir, ServerProcess) {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_parley(data.path(), &["--auth", "accounts"]);
+    (data, server)
 }
 
 fn body(reply: &HttpReply) -> Value {
@@ -87,12 +90,16 @@ fn sign_in(url: &str, username: &str, password: &str) -> HttpReply {
     )
 }
 
+/// The join link's code, as the admin sees it.
+fn invite_code(admin: &Browser<'_>) -> String {
+    let reply = admin.call("GET", "/api/invite", Value::Null);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    body(&reply)["code"].as_str().unwrap().to_owned()
+}
+
 /// Joins as a member through the admin's join link.
 fn join<'a>(admin: &Browser<'a>, username: &str) -> Browser<'a> {
-    let code = body(&admin.call("GET", "/api/invite", Value::Null))["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = invite_code(admin);
     let reply = call(
         admin.url,
         "POST",
@@ -121,8 +128,7 @@ fn assert_refused(reply: &HttpReply, status: u16, code: &str) {
 
 #[test]
 fn setup_is_printed_at_start_and_makes_the_first_admin_once() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let line = server.stdout_line("setup: ", Duration::from_secs(10));
     let link = format!("setup: open {url}/setup?code=");
@@ -175,8 +181,7 @@ fn setup_is_printed_at_start_and_makes_the_first_admin_once() {
 
 #[test]
 fn setup_through_a_proxy_needs_the_printed_code() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let line = server.stdout_line("setup: ", Duration::from_secs(10));
     let code = line.rsplit("code=").next().unwrap();
@@ -200,8 +205,7 @@ fn setup_through_a_proxy_needs_the_printed_code() {
 
 #[test]
 fn pages_send_a_browser_without_a_session_to_sign_in() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     for (path, next) in [
@@ -225,8 +229,7 @@ fn pages_send_a_browser_without_a_session_to_sign_in() {
 
 #[test]
 fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     set_up(url);
     let wrong_password = sign_in(url, "ann", "password2");
@@ -255,8 +258,7 @@ fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
 
 #[test]
 fn more_than_ten_failed_sign_ins_from_one_address_are_rate_limited() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     set_up(url);
     for attempt in 1..=10 {
@@ -268,8 +270,7 @@ fn more_than_ten_failed_sign_ins_from_one_address_are_rate_limited() {
 
 #[test]
 fn every_api_route_but_the_ways_in_needs_credentials() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     set_up(url);
     for (method, path) in [
@@ -362,8 +363,7 @@ fn a_cookie_changes_nothing_without_an_allowed_origin_and_a_token_needs_none() {
 
 #[test]
 fn settings_change_the_name_and_the_password() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     let reply = admin.call("PATCH", "/api/me", json!({"name": "  Ann Lee "}));
@@ -389,8 +389,7 @@ fn settings_change_the_name_and_the_password() {
 
 #[test]
 fn tokens_are_shown_once_listed_by_name_and_revoked() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     let reply = admin.call("POST", "/api/tokens", json!({"name": "ci"}));
@@ -432,8 +431,7 @@ fn tokens_are_shown_once_listed_by_name_and_revoked() {
 
 #[test]
 fn signing_out_ends_the_session_on_the_server() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     let reply = admin.call("DELETE", "/api/session", Value::Null);
@@ -449,14 +447,10 @@ fn signing_out_ends_the_session_on_the_server() {
 
 #[test]
 fn the_join_link_makes_members_and_only_admins_manage_it() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
-    let code = body(&admin.call("GET", "/api/invite", Value::Null))["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = invite_code(&admin);
     let parts: Vec<&str> = code.split('-').collect();
     assert_eq!(parts.len(), 3, "{code}");
     assert!(parts.iter().all(|part| {
@@ -499,8 +493,7 @@ fn the_join_link_makes_members_and_only_admins_manage_it() {
 
 #[test]
 fn deactivating_a_user_stops_their_cookie_and_tokens() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     let bob = join(&admin, "bob");
@@ -540,8 +533,7 @@ fn deactivating_a_user_stops_their_cookie_and_tokens() {
 
 #[test]
 fn messages_over_http_carry_their_author() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (_data, server) = started();
     let url = server.url.as_str();
     let admin = set_up(url);
     let payload = json!({"text": "hello", "sender": "mallory", "client_id": "c1"});
@@ -603,8 +595,7 @@ fn open_mode_has_no_accounts_and_messages_without_a_user() {
 
 #[test]
 fn users_sessions_and_tokens_survive_a_restart_stored_only_as_hashes() {
-    let data = tempfile::tempdir().unwrap();
-    let server = accounts_server(data.path());
+    let (data, server) = started();
     let url = server.url.clone();
     let admin = set_up(&url);
     let token = bearer(&admin, "ci");

@@ -114,7 +114,7 @@ pub fn setup_permitted(local: bool, given: Option<&str>, code: &Code) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::{new_user, opened};
+    use crate::accounts::test_support::{cookie, new_user, opened};
 
     #[test]
     fn setup_from_another_machine_needs_the_printed_code() {
@@ -139,10 +139,9 @@ mod tests {
             .set_up(new_user("ann"), false, Some(&code))
             .unwrap();
         assert_eq!(signed_in.user.role, Role::Admin);
-        let cookie = format!("parley_session={}", signed_in.session.as_str());
         assert_eq!(
             accounts
-                .authenticate_cookie(&cookie)
+                .authenticate_cookie(&cookie(&signed_in.session))
                 .unwrap()
                 .username
                 .as_str(),

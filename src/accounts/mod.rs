@@ -25,6 +25,38 @@
 //! two of them never both take the same username, and they write the disk before the
 //! index, so what authenticates was always durable first.
 
+/// Spells an enum of words (a mode, a role) in one table: `as_str`, `Display`, and
+/// `FromStr` for flags and the command line, whose error lists the words. Serde's
+/// `rename_all = "lowercase"` spells them the same in JSON and TOML.
+macro_rules! spelled {
+    ($name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(text: &str) -> Result<$name, String> {
+                match text {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(format!("{text:?} is not one of: {}", [$($word),+].join(", "))),
+                }
+            }
+        }
+    };
+}
+
 mod backup;
 mod code;
 mod credential;
@@ -40,8 +72,6 @@ mod throttle;
 mod token;
 mod user;
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -76,32 +106,10 @@ pub enum AuthMode {
     Open,
 }
 
-impl AuthMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::Accounts => "accounts",
-            AuthMode::Open => "open",
-        }
-    }
-}
-
-impl fmt::Display for AuthMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AuthMode {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<AuthMode, String> {
-        match text {
-            "accounts" => Ok(AuthMode::Accounts),
-            "open" => Ok(AuthMode::Open),
-            _ => Err(format!("{text:?} is not accounts or open")),
-        }
-    }
-}
+spelled!(AuthMode {
+    Accounts => "accounts",
+    Open => "open",
+});
 
 /// Who a request or a connection is: the user as they are now, and the credential
 /// they came with.
@@ -239,7 +247,7 @@ mod tests {
 
     use super::*;
     use crate::model::TokenName;
-    use test_support::{new_user, opened};
+    use test_support::{ann_and_bob, cookie, new_user, opened};
 
     #[test]
     fn what_was_answered_is_there_after_reopening() {
@@ -254,7 +262,7 @@ mod tests {
         drop(accounts);
 
         let reopened = Accounts::open(&store).unwrap();
-        let cookie = format!("theme=dark; parley_session={}", session.as_str());
+        let cookie = format!("theme=dark; {}", cookie(&session));
         let identity = reopened.authenticate_cookie(&cookie).unwrap();
         assert_eq!(
             (identity.username.as_str(), identity.role),
@@ -278,16 +286,9 @@ mod tests {
         accounts.set_revocation_listener(Arc::new(move |revocation: &Revocation| {
             log.lock().unwrap().push(revocation.clone());
         }));
-        accounts.add_user(new_user("ann"), Role::Admin).unwrap();
-        accounts.add_user(new_user("bob"), Role::Member).unwrap();
+        let (session, token) = ann_and_bob(&accounts);
         let bob = Username::parse("bob").unwrap();
-        let session = accounts.sign_in("bob", "password1", None).unwrap().session;
-        let (token, _) = accounts
-            .create_token(&bob, TokenName::parse("ci").unwrap())
-            .unwrap();
-        let by_cookie = accounts
-            .authenticate_cookie(&format!("parley_session={}", session.as_str()))
-            .unwrap();
+        let by_cookie = accounts.authenticate_cookie(&cookie(&session)).unwrap();
         let by_token = accounts.authenticate_token(token.as_str()).unwrap();
         accounts.sign_out(by_cookie.credential).unwrap();
         accounts.sign_out(by_token.credential).unwrap();

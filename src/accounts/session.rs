@@ -148,14 +148,7 @@ impl Accounts {
                 .into_iter()
                 .filter(|session| Some(*session) != keep)
                 .collect();
-            storage.put_user(&user)?;
-            storage.remove_sessions(&ended)?;
-            storage.flush()?;
-            let mut index = self.write();
-            index.users.insert(username.clone(), user);
-            for session in &ended {
-                index.sessions.remove(session);
-            }
+            self.save_user(&storage, user, &ended, &[])?;
             ended
         };
         for session in ended {
@@ -169,7 +162,7 @@ impl Accounts {
 mod tests {
     use super::*;
     use crate::accounts::Role;
-    use crate::accounts::test_support::{new_user, opened};
+    use crate::accounts::test_support::{cookie, new_user, opened};
 
     #[test]
     fn every_failed_sign_in_is_the_same_and_too_many_are_refused() {
@@ -206,12 +199,20 @@ mod tests {
         accounts.add_user(new_user("ann"), Role::Member).unwrap();
         let first = accounts.sign_in("ann", "password1", None).unwrap();
         let second = accounts.sign_in("ann", "password1", None).unwrap();
-        let cookie =
-            |signed_in: &SignedIn| format!("parley_session={}", signed_in.session.as_str());
-        let identity = accounts.authenticate_cookie(&cookie(&first)).unwrap();
+        let identity = accounts
+            .authenticate_cookie(&cookie(&first.session))
+            .unwrap();
         accounts.sign_out(identity.credential).unwrap();
-        assert!(accounts.authenticate_cookie(&cookie(&first)).is_none());
-        assert!(accounts.authenticate_cookie(&cookie(&second)).is_some());
+        assert!(
+            accounts
+                .authenticate_cookie(&cookie(&first.session))
+                .is_none()
+        );
+        assert!(
+            accounts
+                .authenticate_cookie(&cookie(&second.session))
+                .is_some()
+        );
     }
 
     #[test]
@@ -220,9 +221,9 @@ mod tests {
         accounts.add_user(new_user("ann"), Role::Member).unwrap();
         let here = accounts.sign_in("ann", "password1", None).unwrap();
         let elsewhere = accounts.sign_in("ann", "password1", None).unwrap();
-        let cookie =
-            |signed_in: &SignedIn| format!("parley_session={}", signed_in.session.as_str());
-        let identity = accounts.authenticate_cookie(&cookie(&here)).unwrap();
+        let identity = accounts
+            .authenticate_cookie(&cookie(&here.session))
+            .unwrap();
         let new = Password::parse("password2").unwrap();
         assert!(matches!(
             accounts.change_password(&identity, "password9", &new, None),
@@ -231,14 +232,26 @@ mod tests {
         accounts
             .change_password(&identity, "password1", &new, None)
             .unwrap();
-        assert!(accounts.authenticate_cookie(&cookie(&here)).is_some());
-        assert!(accounts.authenticate_cookie(&cookie(&elsewhere)).is_none());
+        assert!(
+            accounts
+                .authenticate_cookie(&cookie(&here.session))
+                .is_some()
+        );
+        assert!(
+            accounts
+                .authenticate_cookie(&cookie(&elsewhere.session))
+                .is_none()
+        );
         assert!(accounts.sign_in("ann", "password1", None).is_err());
         assert!(accounts.sign_in("ann", "password2", None).is_ok());
         let ann = Username::parse("ann").unwrap();
         accounts
             .set_password(&ann, &Password::parse("password3").unwrap())
             .unwrap();
-        assert!(accounts.authenticate_cookie(&cookie(&here)).is_none());
+        assert!(
+            accounts
+                .authenticate_cookie(&cookie(&here.session))
+                .is_none()
+        );
     }
 }

@@ -118,12 +118,7 @@ impl Storage {
     }
 
     pub(super) fn remove_sessions(&self, hashes: &[SecretHash]) -> Result<(), AccountsError> {
-        for hash in hashes {
-            self.sessions
-                .remove(hash.as_bytes())
-                .map_err(storage("removing a session"))?;
-        }
-        Ok(())
+        remove_all(&self.sessions, hashes, "removing a session")
     }
 
     pub(super) fn put_token(&self, hash: &SecretHash, token: &Token) -> Result<(), AccountsError> {
@@ -134,12 +129,7 @@ impl Storage {
     }
 
     pub(super) fn remove_tokens(&self, hashes: &[SecretHash]) -> Result<(), AccountsError> {
-        for hash in hashes {
-            self.tokens
-                .remove(hash.as_bytes())
-                .map_err(storage("removing a token"))?;
-        }
-        Ok(())
+        remove_all(&self.tokens, hashes, "removing a token")
     }
 
     pub(super) fn put_invite(&self, code: &Code) -> Result<(), AccountsError> {
@@ -156,6 +146,13 @@ impl Storage {
             .map_err(storage("flushing the accounts"))?;
         Ok(())
     }
+}
+
+fn remove_all(tree: &Tree, hashes: &[SecretHash], op: &'static str) -> Result<(), AccountsError> {
+    for hash in hashes {
+        tree.remove(hash.as_bytes()).map_err(storage(op))?;
+    }
+    Ok(())
 }
 
 fn encode(value: &impl Serialize) -> Result<Vec<u8>, AccountsError> {

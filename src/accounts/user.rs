@@ -1,13 +1,11 @@
 //! Users and their roles: the record kept for each account, what others see of it,
 //! and the changes to users (adding, renaming, deactivating).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::credential::SecretHash;
 use super::password::PasswordHash;
+use super::storage::Storage;
 use super::{Accounts, AccountsError, NewUser, Revocation, now_ms};
 use crate::model::{DisplayName, Username};
 
@@ -21,34 +19,11 @@ pub enum Role {
     Bot,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Member => "member",
-            Role::Bot => "bot",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Role, String> {
-        match text {
-            "admin" => Ok(Role::Admin),
-            "member" => Ok(Role::Member),
-            "bot" => Ok(Role::Bot),
-            _ => Err(format!("{text:?} is not a role: admin, member or bot")),
-        }
-    }
-}
+spelled!(Role {
+    Admin => "admin",
+    Member => "member",
+    Bot => "bot",
+});
 
 /// An account as stored. A deactivated one is kept, so that its username stays taken
 /// and its messages keep an author.
@@ -90,12 +65,7 @@ impl Accounts {
         let hash = PasswordHash::of(&new.password)?;
         let storage = self.lock();
         let user = self.new_user(new, role, hash)?;
-        storage.put_user(&user)?;
-        storage.flush()?;
-        self.write()
-            .users
-            .insert(user.username.clone(), user.clone());
-        Ok(user)
+        self.save_user(&storage, user, &[], &[])
     }
 
     /// Every user, deactivated ones too, by username. Does not block.
@@ -110,12 +80,7 @@ impl Accounts {
         let storage = self.lock();
         let mut user = self.existing(username, true)?;
         user.name = name;
-        storage.put_user(&user)?;
-        storage.flush()?;
-        self.write()
-            .users
-            .insert(user.username.clone(), user.clone());
-        Ok(user)
+        self.save_user(&storage, user, &[], &[])
     }
 
     /// Deactivates a user: their sessions and tokens stop working at once and are
@@ -143,22 +108,35 @@ impl Accounts {
                     .collect();
                 (index.sessions_of(&username), tokens)
             };
-            // The user first: once that is written, nothing of theirs signs in.
-            storage.put_user(&user)?;
-            storage.remove_sessions(&sessions)?;
-            storage.remove_tokens(&tokens)?;
-            storage.flush()?;
-            let mut index = self.write();
-            index.users.insert(username.clone(), user);
-            for hash in &sessions {
-                index.sessions.remove(hash);
-            }
-            for hash in &tokens {
-                index.tokens.remove(hash);
-            }
+            self.save_user(&storage, user, &sessions, &tokens)?;
         }
         self.revoked(&Revocation::User(username));
         Ok(())
+    }
+
+    /// Writes `user` and deletes `sessions` and `tokens` (the user first: once a
+    /// deactivation is written, nothing of theirs signs in), flushes, then updates the
+    /// index. Call with the lock held.
+    pub(super) fn save_user(
+        &self,
+        storage: &Storage,
+        user: User,
+        sessions: &[SecretHash],
+        tokens: &[SecretHash],
+    ) -> Result<User, AccountsError> {
+        storage.put_user(&user)?;
+        storage.remove_sessions(sessions)?;
+        storage.remove_tokens(tokens)?;
+        storage.flush()?;
+        let mut index = self.write();
+        index.users.insert(user.username.clone(), user.clone());
+        for hash in sessions {
+            index.sessions.remove(hash);
+        }
+        for hash in tokens {
+            index.tokens.remove(hash);
+        }
+        Ok(user)
     }
 
     /// Refuses a username already taken, by an active user or a deactivated one.
@@ -205,7 +183,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::test_support::{new_user, opened};
+    use crate::accounts::test_support::{ann_and_bob, cookie, new_user, opened};
     use crate::model::TokenName;
 
     #[test]
@@ -223,14 +201,9 @@ mod tests {
     #[test]
     fn a_deactivated_user_signs_in_with_nothing_and_keeps_the_username() {
         let (_dir, _store, accounts) = opened();
-        accounts.add_user(new_user("ann"), Role::Admin).unwrap();
-        accounts.add_user(new_user("bob"), Role::Member).unwrap();
+        let (session, token) = ann_and_bob(&accounts);
         let bob = Username::parse("bob").unwrap();
-        let session = accounts.sign_in("bob", "password1", None).unwrap().session;
-        let (token, _) = accounts
-            .create_token(&bob, TokenName::parse("ci").unwrap())
-            .unwrap();
-        let cookie = format!("parley_session={}", session.as_str());
+        let cookie = cookie(&session);
         assert!(accounts.authenticate_cookie(&cookie).is_some());
 
         accounts.deactivate("Bob").unwrap();

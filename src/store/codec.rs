@@ -121,13 +121,18 @@ pub(super) fn split_message_key(key: &[u8]) -> Result<(RoomName, u64), StoreErro
     Ok((room, decode_u64(key, &rest[1..])?))
 }
 
-pub(super) fn encode_value(message: &Message) -> Result<Vec<u8>, StoreError> {
-    let record = RecordRef {
+/// The record of `message` but for its user.
+fn record_of(message: &Message) -> RecordRef<'_> {
+    RecordRef {
         sender: &message.sender,
         text: &message.text,
         ts: message.ts,
         client_id: message.client_id.as_ref(),
-    };
+    }
+}
+
+pub(super) fn encode_value(message: &Message) -> Result<Vec<u8>, StoreError> {
+    let record = record_of(message);
     let mut value = vec![RECORD_VERSION];
     let body = bincode::serde::encode_to_vec(
         (&record, message.user.as_ref()),
@@ -222,12 +227,7 @@ mod tests {
             assert_eq!(decode_entry(&key, &value).unwrap(), message);
         }
         let old = message(None);
-        let record = RecordRef {
-            sender: &old.sender,
-            text: &old.text,
-            ts: old.ts,
-            client_id: old.client_id.as_ref(),
-        };
+        let record = record_of(&old);
         let mut value = vec![RECORD_VERSION_WITHOUT_USER];
         value.extend(bincode::serde::encode_to_vec(&record, bincode::config::standard()).unwrap());
         let key = message_key(&old.room, old.id);
