@@ -1,9 +1,11 @@
 //! HTTP routing: the pages and their assets (embedded in the binary, `assets.rs`), the
 //! REST API (the room's messages here, the accounts in `accounts.rs`), health and
-//! metrics, and the Engine.IO endpoint behind the cross-origin rules.
+//! metrics, and the Engine.IO endpoint behind the cross-origin rules. Who a request is,
+//! and which pages need someone signed in, is `auth.rs`.
 
 mod accounts;
 mod assets;
+mod auth;
 
 use std::sync::Arc;
 
@@ -22,8 +24,8 @@ use crate::error::ErrorCode;
 use crate::metrics;
 use crate::server::{ClientAddr, HttpResponse};
 use crate::socketio::Namespace;
-use accounts::AccountPage;
 use assets::asset;
+use auth::AccountPage;
 
 /// Where the Socket.IO endpoint lives.
 pub const SOCKET_IO_PATH: &str = "/socket.io/";

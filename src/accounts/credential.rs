@@ -124,9 +124,10 @@ pub struct Token {
     pub created: u64,
 }
 
-/// The value of the session cookie in a `Cookie` request header, if there is one.
-pub fn session_cookie(header: &str) -> Option<&str> {
-    header.split(';').find_map(|pair| {
+/// The values of the session cookie in a `Cookie` request header: usually one, but a
+/// browser may hold a stale one beside the current.
+pub fn session_cookies(header: &str) -> impl Iterator<Item = &str> {
+    header.split(';').filter_map(|pair| {
         let (name, value) = pair.split_once('=')?;
         (name.trim() == SESSION_COOKIE).then(|| value.trim().trim_matches('"'))
     })
@@ -162,13 +163,17 @@ mod tests {
 
     #[test]
     fn the_session_is_found_among_other_cookies() {
+        let found = |header| session_cookies(header).collect::<Vec<_>>();
         assert_eq!(
-            session_cookie("theme=dark; parley_session=abc-_1; other=x"),
-            Some("abc-_1")
+            found("theme=dark; parley_session=abc-_1; other=x"),
+            ["abc-_1"]
         );
-        assert_eq!(session_cookie("parley_session=\"q\""), Some("q"));
-        assert_eq!(session_cookie("parley_sessionx=abc"), None);
-        assert_eq!(session_cookie(""), None);
+        assert_eq!(
+            found("parley_session=old; parley_session=\"new\""),
+            ["old", "new"]
+        );
+        assert!(found("parley_sessionx=abc").is_empty());
+        assert!(found("").is_empty());
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub use join::setup_permitted;
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
 pub use user::{Role, User, UserView};
 
-use credential::session_cookie;
+use credential::session_cookies;
 use index::Index;
 use storage::Storage;
 use throttle::SignInThrottle;
@@ -182,10 +182,11 @@ impl Accounts {
         tokio::task::spawn_blocking(move || work(&accounts)).await?
     }
 
-    /// The identity of the session in a `Cookie` header. Does not block.
+    /// The identity of the (first valid) session in a `Cookie` header. Does not
+    /// block.
     pub fn authenticate_cookie(&self, cookie_header: &str) -> Option<Identity> {
-        let session = session_cookie(cookie_header)?;
-        self.identify(CredentialKey::Session(SecretHash::of(session)))
+        session_cookies(cookie_header)
+            .find_map(|session| self.identify(CredentialKey::Session(SecretHash::of(session))))
     }
 
     /// The identity of an API token. Does not block.
@@ -262,7 +263,7 @@ mod tests {
         drop(accounts);
 
         let reopened = Accounts::open(&store).unwrap();
-        let cookie = format!("theme=dark; {}", cookie(&session));
+        let cookie = format!("theme=dark; parley_session=stale; {}", cookie(&session));
         let identity = reopened.authenticate_cookie(&cookie).unwrap();
         assert_eq!(
             (identity.username.as_str(), identity.role),
