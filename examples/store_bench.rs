@@ -93,6 +93,7 @@ async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchR
     let request = NewMessage {
         room: RoomName::parse("bench")?,
         sender: SenderName::parse("bench")?,
+        user: None,
         text: MessageText::parse("a benchmark message of a typical short length", 4000)?,
         client_id: None,
     };
@@ -138,7 +139,9 @@ fn fill(store: &Store, count: u64) -> BenchResult<(u64, u64)> {
             lines.push(b'\n');
             next += 1;
         }
-        store.import(lines.as_slice())?;
+        store.import(lines.as_slice(), |line| {
+            Err(format!("not a message: {line}"))
+        })?;
     }
     Ok((base, base + count - 1))
 }

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::accounts::{AuthMode, Role};
 use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
@@ -41,8 +42,81 @@ pub enum Command {
         settings: ServeArgs,
     },
     /// Read JSON lines (as written by export) from stdin; already stored messages
-    /// are skipped, so importing twice is harmless.
+    /// and accounts are skipped, so importing twice is harmless.
     Import {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Manage users (stop the server first).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens (stop the server first).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the join link, made on first use (stop the server first).
+    Invite {
+        /// Replace the code, so that the old link stops working.
+        #[arg(long)]
+        reset: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from stdin (--password-stdin) or asked for.
+    Add {
+        username: String,
+        /// Make the user an admin (same as --role admin).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// admin, member or bot.
+        #[arg(long, default_value = "member")]
+        role: Role,
+        /// Display name [default: the username].
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// List every user, deactivated ones too.
+    List {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Deactivate a user: their sessions and tokens stop working.
+    Deactivate {
+        username: String,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Set a user's password and sign out their sessions.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make an API token for a user and print it (it is shown only this once).
+    Create {
+        username: String,
+        /// What the token is for; the user lists and revokes it by this name.
+        #[arg(long)]
+        name: String,
         #[command(flatten)]
         settings: ServeArgs,
     },
@@ -69,11 +143,14 @@ pub struct ServeArgs {
         help = with_default("Address to listen on", DEFAULT_LISTEN))]
     pub listen: Option<SocketAddr>,
     #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR",
-        help = with_default("Where messages are stored", DEFAULT_DATA_DIR))]
+        help = with_default("Where messages and accounts are stored", DEFAULT_DATA_DIR))]
     pub data_dir: Option<PathBuf>,
     #[arg(long, env = "PARLEY_SYNC", value_name = "LEVEL",
         help = with_default("When a message counts as stored: `full` once it would survive a power cut, `os` once it would survive parley crashing (faster)", SyncLevel::default()))]
     pub sync: Option<SyncLevel>,
+    #[arg(long, env = "PARLEY_AUTH", value_name = "MODE",
+        help = with_default("accounts: everyone signs in; open: anyone may send under any name", AuthMode::default()))]
+    pub auth: Option<AuthMode>,
     /// Origin allowed for cross-origin requests; repeat for several, `*` for any
     /// [default: same origin only].
     #[arg(
@@ -119,6 +196,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     sync: Option<String>,
+    auth: Option<AuthMode>,
     cors_origin: Option<Vec<String>>,
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
@@ -153,6 +231,7 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub store: StoreOptions,
+    pub auth: AuthMode,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
@@ -230,6 +309,7 @@ impl Config {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             store: StoreOptions { sync },
+            auth: args.auth.or(file.auth).unwrap_or_default(),
             cors: CorsPolicy::from_origins(origins).map_err(|reason| ConfigError::Invalid {
                 key: "cors_origin",
                 reason,
@@ -292,6 +372,16 @@ mod tests {
         (dir, path)
     }
 
+    /// The error of loading a config file that says `text`.
+    fn load_error(text: &str) -> String {
+        let (_dir, path) = write_config(text);
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        Config::load(&args).unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults_need_no_file() {
         let config = Config::load(&ServeArgs::default()).unwrap();
@@ -301,6 +391,31 @@ mod tests {
         assert_eq!(config.engine.ping_interval, Duration::from_secs(25));
         assert_eq!(config.engine.ping_timeout, Duration::from_secs(20));
         assert_eq!(config.engine.max_payload, 1_000_000);
+        assert_eq!(config.auth, AuthMode::Accounts);
+    }
+
+    #[test]
+    fn the_auth_mode_comes_from_the_flag_or_the_file() {
+        let (_dir, path) = write_config("auth = \"open\"\n");
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&from_file).unwrap().auth, AuthMode::Open);
+        let flag = ServeArgs {
+            config: Some(path),
+            auth: Some(AuthMode::Accounts),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&flag).unwrap().auth, AuthMode::Accounts);
+        let error = load_error("auth = \"closed\"\n");
+        assert!(
+            error.contains("line 1") && error.contains("closed"),
+            "{error}"
+        );
+        let cli = Cli::try_parse_from(["parley", "--auth", "open"]).unwrap();
+        assert_eq!(cli.serve.auth, Some(AuthMode::Open));
+        assert!(Cli::try_parse_from(["parley", "--auth", "closed"]).is_err());
     }
 
     #[test]
@@ -318,13 +433,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let (_dir, path) = write_config("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
-        let error = Config::load(&ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
+        let error = load_error("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
         assert!(
             error.contains("line 2") && error.contains("pingInterval"),
             "{error}"

@@ -43,7 +43,7 @@ use std::sync::atomic::Ordering;
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
+use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, Username};
 use codec::{decode_entry, message_key};
 use error::sled_err;
 use open::{Opened, Trees, open_dir};
@@ -60,6 +60,8 @@ pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
 pub struct NewMessage {
     pub room: RoomName,
     pub sender: SenderName,
+    /// The signed-in author; `None` in open mode.
+    pub user: Option<Username>,
     pub text: MessageText,
     pub client_id: Option<ClientId>,
 }
@@ -215,6 +217,17 @@ impl Store {
         let messages = self.trees.messages.clone();
         let room = room.clone();
         tokio::task::spawn_blocking(move || read_page(&messages, &room, query)).await?
+    }
+
+    /// Opens (creating it if needed) another tree of the store's database, for data kept
+    /// beside the messages: the accounts. Writes to it bypass the store's log and writer,
+    /// so whoever writes makes them durable with [`Tree::flush`] before relying on them.
+    /// The store's own trees are not to be opened this way.
+    pub fn open_tree(&self, name: &str) -> Result<Tree, StoreError> {
+        self.trees
+            .db
+            .open_tree(name)
+            .map_err(sled_err("opening a tree"))
     }
 
     /// Number of stored messages, kept as a counter so this is free.

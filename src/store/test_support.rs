@@ -22,6 +22,7 @@ pub(super) fn new_message(
     NewMessage {
         room: room(room_name),
         sender: SenderName::parse(sender).unwrap(),
+        user: None,
         text: MessageText::parse(text, 4000).unwrap(),
         client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
     }
@@ -59,6 +60,7 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
         id,
         room: room("r"),
         sender: SenderName::parse("ann").unwrap(),
+        user: None,
         text: MessageText::parse(text, 4000).unwrap(),
         ts: id / 1000,
         client_id: None,

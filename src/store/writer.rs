@@ -267,10 +267,14 @@ impl Writer {
         pending: &mut Pending,
         request: NewMessage,
     ) -> Result<Appended, StoreError> {
-        let dedupe_key = request
-            .client_id
-            .as_ref()
-            .map(|client_id| dedupe_key(&request.room, &request.sender, client_id));
+        let dedupe_key = request.client_id.as_ref().map(|client_id| {
+            dedupe_key(
+                &request.room,
+                &request.sender,
+                request.user.as_ref(),
+                client_id,
+            )
+        });
         if let Some(dedupe_key) = &dedupe_key {
             if let Some(first) = pending.dedupe_hits.get(dedupe_key) {
                 return Ok(Appended {
@@ -290,6 +294,7 @@ impl Writer {
             id,
             room: request.room,
             sender: request.sender,
+            user: request.user,
             text: request.text,
             ts: id / 1000,
             client_id: request.client_id,
@@ -350,7 +355,12 @@ impl Writer {
             // as it would have live.
             let dedupe_key = match &message.client_id {
                 Some(client_id) => {
-                    let dedupe_key = dedupe_key(&message.room, &message.sender, client_id);
+                    let dedupe_key = dedupe_key(
+                        &message.room,
+                        &message.sender,
+                        message.user.as_ref(),
+                        client_id,
+                    );
                     let taken = pending.dedupe_hits.contains_key(&dedupe_key)
                         || dedupe_keys.contains(&dedupe_key)
                         || self
@@ -463,7 +473,7 @@ mod tests {
         let mut key = b"r\0".to_vec();
         key.extend_from_slice(&message.id.to_be_bytes());
         let value = writer.trees.messages.get(&key).unwrap().unwrap();
-        assert_eq!(value[0], 1);
+        assert_eq!(value[0], 2);
         assert_eq!(decode_entry(&key, &value).unwrap(), message);
 
         let id = writer
