@@ -18,7 +18,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::engineio::{CloseReason, EngineHandler, Frame, Payload, Session};
-pub use namespace::{Broadcast, Handlers, Namespace};
+pub use namespace::{Broadcast, ConnectRefusal, Handlers, Namespace};
 use packet::PartialBinary;
 pub use packet::{Packet, PacketError, PacketType, placeholder};
 pub use socket::{
@@ -137,16 +137,16 @@ impl SocketIo {
 
     fn connect(&self, session: &Arc<Session>, packet: Packet) {
         let Some(namespace) = self.namespaces.get(&packet.namespace) else {
-            let error = Packet::new(
-                PacketType::ConnectError,
-                &packet.namespace,
-                None,
-                Some(serde_json::json!({"message": "Invalid namespace"})),
-            );
-            session.send(Frame::text_message(&error.encode()));
-            return;
+            return refuse_connect(session, &packet.namespace, "Invalid namespace");
         };
+        let auth = packet
+            .data
+            .unwrap_or_else(|| Value::Object(Default::default()));
         let socket = Arc::new(Socket::new(namespace.clone(), session.clone()));
+        if let Err(refusal) = namespace.authorize(&socket, &auth) {
+            tracing::debug!(sid = session.sid(), reason = %refusal.message, "connect refused");
+            return refuse_connect(session, &packet.namespace, &refusal.message);
+        }
         {
             let mut clients = self.clients();
             let Some(client) = clients.get_mut(session.sid()) else {
@@ -174,9 +174,6 @@ impl SocketIo {
             Some(serde_json::json!({"sid": socket.id()})),
         );
         socket.session().send(Frame::text_message(&reply.encode()));
-        let auth = packet
-            .data
-            .unwrap_or_else(|| Value::Object(Default::default()));
         namespace.add_socket(&socket, auth);
     }
 
@@ -195,6 +192,18 @@ impl SocketIo {
         }
         session.close(CloseReason::TransportError);
     }
+}
+
+/// Answers a CONNECT with CONNECT_ERROR `{"message": message}`; the session stays open
+/// so the client may try again (with other credentials, say).
+fn refuse_connect(session: &Session, namespace: &str, message: &str) {
+    let error = Packet::new(
+        PacketType::ConnectError,
+        namespace,
+        None,
+        Some(serde_json::json!({ "message": message })),
+    );
+    session.send(Frame::text_message(&error.encode()));
 }
 
 fn disconnect_reason(reason: CloseReason) -> DisconnectReason {

@@ -9,19 +9,40 @@ use serde_json::Value;
 use super::socket::{AckResponder, DisconnectReason, Envelope, Event, Outgoing, Socket};
 
 type ConnectHandler = Arc<dyn Fn(&Arc<Socket>, Value) + Send + Sync>;
+type Authorizer = Arc<dyn Fn(&Socket, &Value) -> Result<(), ConnectRefusal> + Send + Sync>;
 type EventHandler = Arc<dyn Fn(&Arc<Socket>, Event, Option<AckResponder>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Arc<Socket>, DisconnectReason) + Send + Sync>;
 
 /// Handlers of one namespace, registered before the server starts.
 #[derive(Default, Clone)]
 pub struct Handlers {
+    authorize: Option<Authorizer>,
     on_connect: Option<ConnectHandler>,
     on_disconnect: Option<DisconnectHandler>,
     events: HashMap<String, EventHandler>,
     fallback: Option<EventHandler>,
 }
 
+/// Why a namespace refused a client's CONNECT; the client gets CONNECT_ERROR
+/// `{"message": …}` (socket.io-client raises `connect_error` with that message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRefusal {
+    pub message: String,
+}
+
 impl Handlers {
+    /// Decides whether a CONNECT is accepted, from the socket (its handshake request's
+    /// cookie) and the client's `auth` payload (an empty object when it sent none); it
+    /// may attach the layer above's state to the socket. Runs before the client is told
+    /// anything; without it every CONNECT is accepted.
+    pub fn authorize(
+        mut self,
+        handler: impl Fn(&Socket, &Value) -> Result<(), ConnectRefusal> + Send + Sync + 'static,
+    ) -> Self {
+        self.authorize = Some(Arc::new(handler));
+        self
+    }
+
     /// Runs after the client has been told it is connected, with its `auth` payload
     /// (an empty object when it sent none).
     pub fn on_connect(
@@ -95,6 +116,14 @@ impl Namespace {
 
     pub fn room_count(&self) -> usize {
         read(&self.rooms).len()
+    }
+
+    /// Asks the namespace's authorizer whether `socket` may connect with `auth`.
+    pub(super) fn authorize(&self, socket: &Socket, auth: &Value) -> Result<(), ConnectRefusal> {
+        match &self.handlers.authorize {
+            Some(authorize) => authorize(socket, auth),
+            None => Ok(()),
+        }
     }
 
     pub(super) fn add_socket(&self, socket: &Arc<Socket>, auth: Value) {
