@@ -14,7 +14,6 @@ export const els = {
   roomName: $('room-name'),
   status: $('connection-status'),
   userChip: $('user-chip'),
-  accountChip: $('account-chip'),
   notices: $('notices'),
   scroller: $('scroller'),
   list: $('messages'),
