@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming as IncomingBody;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 
@@ -258,7 +258,7 @@ impl Engine {
                 if request.method() != Method::GET {
                     return EngineError::BadHandshakeMethod.into_response();
                 }
-                polling::handshake(self)
+                polling::handshake(self, request.headers().get(COOKIE).cloned())
             }
             (TransportKind::Polling, Some(session)) => {
                 polling::request(self, request, session).await
@@ -268,7 +268,11 @@ impl Engine {
 
     /// Registers a new session, starts its heartbeat and tells the layer above.
     /// Returns the session and its `open` packet.
-    fn open_session(self: &Arc<Self>, transport: TransportKind) -> (Arc<Session>, Frame) {
+    fn open_session(
+        self: &Arc<Self>,
+        transport: TransportKind,
+        cookie: Option<HeaderValue>,
+    ) -> (Arc<Session>, Frame) {
         let sid = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
         let upgrades: &[&str] = match transport {
             TransportKind::Polling => &["websocket"],
@@ -282,11 +286,9 @@ impl Engine {
             max_payload: self.config.max_payload,
         };
         let open = Frame::open(&serde_json::to_string(&handshake).unwrap_or_default());
-        let session = Arc::new(Session::new(
-            sid.clone(),
-            transport,
-            self.config.max_queued_frames,
-        ));
+        let session = Arc::new(
+            Session::new(sid.clone(), transport, self.config.max_queued_frames).with_cookie(cookie),
+        );
         self.sessions().insert(sid, session.clone());
         tracing::debug!(
             sid = session.sid(),
@@ -363,9 +365,6 @@ impl Engine {
             Incoming::Message(payload) => self.handler.on_message(session, payload),
             Incoming::Close => {
                 session.close(CloseReason::TransportClose);
-            }
-            Incoming::Ping(data) => {
-                session.send(Frame::pong(&data));
             }
             Incoming::Upgrade | Incoming::Noop => {}
         }

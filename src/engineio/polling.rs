@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming as IncomingBody;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -16,8 +16,8 @@ use super::session::{Drained, PollDirection, RequestConflict};
 use super::{CloseReason, Engine, EngineError, Frame, Session, TransportKind};
 use crate::server::HttpResponse;
 
-pub(super) fn handshake(engine: &Arc<Engine>) -> HttpResponse {
-    let (session, open) = engine.open_session(TransportKind::Polling);
+pub(super) fn handshake(engine: &Arc<Engine>, cookie: Option<HeaderValue>) -> HttpResponse {
+    let (session, open) = engine.open_session(TransportKind::Polling, cookie);
     engine.handler.on_open(&session);
     let mut body = String::new();
     open.append_to_polling_body(&mut body);
@@ -96,34 +96,93 @@ async fn post(
     request: Request<IncomingBody>,
     session: &Arc<Session>,
 ) -> HttpResponse {
-    let limit = engine.config.max_payload;
-    let body = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let too_large = error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            session.close(CloseReason::TransportError);
-            if too_large {
-                let mut response = text_response("Payload Too Large".into(), "text/plain");
-                *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                return response;
-            }
-            return EngineError::BadRequest.into_response();
-        }
+    // A v4 payload is text; a body declared binary is the older protocol's framing,
+    // which the reference server refuses the same way.
+    if is_binary(&request) {
+        return refuse(session, "binary polling body");
+    }
+    let body = tokio::select! {
+        body = read_body(request.into_body(), engine.config.max_payload) => body,
+        // The session ended while the body was on its way (another request broke the
+        // protocol, or the heartbeat timed out because this body never came): nothing
+        // of it is delivered, and a client that stopped sending is not waited for.
+        _ = session.wait_closed() => return EngineError::BadRequest.into_response(),
     };
+    let body = match body {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            session.close(CloseReason::TransportError);
+            let mut response = text_response("Payload Too Large".into(), "text/plain");
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return response;
+        }
+        Err(BodyError::Broken) => return refuse(session, "polling body cut short"),
+    };
+    // Strict UTF-8: the reference server would replace bad bytes with U+FFFD and pass
+    // the altered text on as if the client had sent it.
     let packets = std::str::from_utf8(&body)
         .ok()
         .and_then(|text| decode_polling_body(text).ok());
     let Some(packets) = packets else {
-        tracing::debug!(sid = session.sid(), "undecodable polling body");
-        session.close(CloseReason::TransportError);
-        return EngineError::BadRequest.into_response();
+        // The reference server answers 200 and closes; 400 tells the client at once
+        // that nothing it sent was taken.
+        return refuse(session, "undecodable polling body");
     };
     for packet in packets {
+        // The layer above may end the session on a packet; what follows is not delivered.
+        if session.is_closed() {
+            break;
+        }
         engine.receive(session, packet);
     }
     text_response("ok".into(), "text/html")
+}
+
+/// Ends the session for a request that broke the protocol, with the protocol's answer.
+fn refuse(session: &Session, what: &'static str) -> HttpResponse {
+    tracing::debug!(sid = session.sid(), what, "polling request refused");
+    session.close(CloseReason::TransportError);
+    EngineError::BadRequest.into_response()
+}
+
+fn is_binary(request: &Request<IncomingBody>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/octet-stream")
+        })
+}
+
+enum BodyError {
+    TooLarge,
+    /// The client stopped sending, or sent a malformed chunked encoding.
+    Broken,
+}
+
+/// Reads a request body into one buffer of at most `limit` bytes. Each chunk is copied
+/// as it arrives, so a body sent in tiny chunks costs no more memory than its bytes
+/// (the reference server caps the number of chunks instead).
+///
+/// A declared length over the limit is not refused before reading: closing a
+/// connection with unread data makes the kernel reset it, and the client would often
+/// lose the 413 with it. Reading stops one chunk past the limit anyway.
+async fn read_body(mut body: IncomingBody, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes)
 }
 
 fn text_response(body: String, content_type: &'static str) -> HttpResponse {

@@ -8,6 +8,8 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+use hyper::header::HeaderValue;
 use tokio::sync::Notify;
 
 use super::packet::Frame;
@@ -122,6 +124,9 @@ pub struct Session {
     abandoned: Signal,
     pong_received: Notify,
     max_queued_frames: usize,
+    /// The `Cookie` header of the request that opened the session: the layer above
+    /// authenticates its clients by it.
+    cookie: Option<HeaderValue>,
 }
 
 impl Session {
@@ -142,7 +147,19 @@ impl Session {
             abandoned: Signal::default(),
             pong_received: Notify::new(),
             max_queued_frames,
+            cookie: None,
         }
+    }
+
+    /// The session, remembering the `Cookie` header its opening request carried.
+    pub fn with_cookie(mut self, cookie: Option<HeaderValue>) -> Session {
+        self.cookie = cookie;
+        self
+    }
+
+    /// The `Cookie` header of the request that opened the session, if it had one.
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_ref().and_then(|value| value.to_str().ok())
     }
 
     pub fn sid(&self) -> &str {

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use hyper::body::Incoming as IncomingBody;
-use hyper::header::{CONNECTION, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
+use hyper::header::{
+    CONNECTION, COOKIE, HeaderValue, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
@@ -56,6 +58,7 @@ pub(super) async fn accept(
         other => Ok(other),
     };
 
+    let cookie = request.headers().get(COOKIE).cloned();
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
@@ -80,7 +83,7 @@ pub(super) async fn accept(
             // task, upgraded or not, for the whole life of the connection.
             Ok(Some(session)) => Box::pin(upgrade(engine, socket, session)).await,
             Ok(None) => {
-                let (session, open) = engine.open_session(TransportKind::WebSocket);
+                let (session, open) = engine.open_session(TransportKind::WebSocket, cookie);
                 session.send(open);
                 engine.handler.on_open(&session);
                 serve(&engine, socket, &session).await;
@@ -132,17 +135,16 @@ async fn probe(socket: &mut Socket, session: &Session) -> bool {
         let Message::Text(text) = message else {
             continue;
         };
-        match (decode_text(text.as_str()), probed) {
-            (Ok(Incoming::Ping(data)), false) if data == "probe" => {
-                if socket.send(Message::text("3probe")).await.is_err() {
-                    return false;
-                }
-                session.release_poll();
-                probed = true;
-            }
-            (Ok(Incoming::Upgrade), true) => return true,
-            _ => return false,
+        // The probe is the one ping a client may send, so it is matched as it is
+        // rather than decoded (the decoder refuses client pings).
+        if probed {
+            return decode_text(text.as_str()) == Ok(Incoming::Upgrade);
         }
+        if text.as_str() != "2probe" || socket.send(Message::text("3probe")).await.is_err() {
+            return false;
+        }
+        session.release_poll();
+        probed = true;
         if session.is_closed() {
             return false;
         }

@@ -217,6 +217,11 @@ impl Socket {
         self.session.transport()
     }
 
+    /// The `Cookie` header of the request that opened the client's Engine.IO session.
+    pub fn cookie(&self) -> Option<&str> {
+        self.session.cookie()
+    }
+
     /// The layer above's state for this socket, created by `init` on first use. `None`
     /// only if a value of another type was stored first.
     pub fn state<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Option<&T> {
