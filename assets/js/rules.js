@@ -35,30 +35,38 @@ function charCount(value) {
 }
 
 /**
- * A name as the server will store it (trimmed), and why it cannot be used, or null for
- * `problem` when it can.
+ * A name (a sender's, a display name, a token's) as the server will store it (trimmed),
+ * and why it cannot be used, or null for `problem` when it can. `empty` is what to say
+ * when there is none, `what` the plural that starts the other reasons.
  */
-export function checkName(raw) {
+function checkNameLike(raw, empty, what) {
   const name = typeof raw === 'string' ? trimmed(raw) : '';
-  return { name, problem: nameProblem(name) };
+  let problem = null;
+  if (name.length === 0) problem = empty;
+  else if (charCount(name) > MAX_NAME_CHARS) problem = what + ' can be at most ' + MAX_NAME_CHARS + ' characters.';
+  else if (CONTROL_CHAR.test(name)) problem = what + ' cannot contain control characters.';
+  return { name, problem };
 }
 
-function nameProblem(name) {
-  if (name.length === 0) return 'Please enter your name.';
-  if (charCount(name) > MAX_NAME_CHARS) return 'Names can be at most ' + MAX_NAME_CHARS + ' characters.';
-  if (CONTROL_CHAR.test(name)) return 'Names cannot contain control characters.';
-  return null;
+/** A person's name: see checkNameLike. */
+export function checkName(raw) {
+  return checkNameLike(raw, 'Please enter your name.', 'Names');
+}
+
+/** The name of an API token: see checkNameLike. */
+export function checkTokenName(raw) {
+  return checkNameLike(raw, 'Please name the token after what will use it.', 'Token names');
 }
 
 /**
  * A username as the server will store it, and why it cannot be used (null when it can).
  * Usernames are compared case-insensitively and stored lowercase, so "Alice" is taken
- * as "alice"; only ASCII letters have a lowercase here, as on the server. Surrounding
- * spaces (a phone keyboard's autocompletion adds one) are dropped: they can never be
- * part of a username.
+ * as "alice"; `toLowerCase` maps characters as Rust's `to_lowercase` does (the Kelvin
+ * sign becomes a "k" in both). Surrounding spaces (a phone keyboard's autocompletion
+ * adds one) are dropped: they can never be part of a username.
  */
 export function checkUsername(raw) {
-  const username = trimmed(typeof raw === 'string' ? raw : '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const username = trimmed(typeof raw === 'string' ? raw : '').toLowerCase();
   return { username, problem: usernameProblem(username) };
 }
 
@@ -67,6 +75,8 @@ function usernameProblem(username) {
   if (charCount(username) > MAX_USERNAME_CHARS) return 'Usernames can be at most ' + MAX_USERNAME_CHARS + ' characters.';
   const bad = username.match(NOT_USERNAME_CHARS);
   if (bad) return 'Usernames may only use letters, digits and _ . - (not ' + shownChars(bad) + ').';
+  // Browsers collapse `.` and `..` out of addresses such as /api/users/{username}/….
+  if (/^\.+$/.test(username)) return 'Usernames cannot be only dots.';
   return null;
 }
 

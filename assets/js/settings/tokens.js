@@ -6,8 +6,8 @@
 
 import { requestSignedIn } from '../account.js';
 import { $ } from '../page.js';
-import { copyField, failureText, fieldError, formStatus, whileBusy } from '../forms.js';
-import { trimmed } from '../rules.js';
+import { copyField, failureText, fieldError, formStatus, showProblems, whileBusy } from '../forms.js';
+import { checkTokenName } from '../rules.js';
 import { afterConfirming } from './confirm.js';
 import { listItem, rowButton } from './list.js';
 
@@ -68,11 +68,8 @@ function hideReveal() {
 async function create(event) {
   event.preventDefault();
   formStatus(status, 'ok', null);
-  const name = trimmed($('token-name').value);
-  if (!fieldError('token-name', name ? null : 'Please name the token after what will use it.')) {
-    $('token-name').focus();
-    return;
-  }
+  const { name, problem } = checkTokenName($('token-name').value);
+  if (!showProblems([['token-name', problem]])) return;
   let created;
   try {
     created = await whileBusy($('token-submit'), () => requestSignedIn('POST', '/api/tokens', { name }));
