@@ -1,8 +1,9 @@
 //! The account pages in a real browser (README "Accounts"): a new team's first five
 //! minutes, from the setup page of a fresh server to two people chatting under their
-//! own names, signing out and back in. Each test starts its own server in the default
-//! mode (accounts) on a fresh data directory, and runs `tests/js/accounts.mjs` at one
-//! screen size, which drives Debian Chromium through playwright-core.
+//! own names, signing out and back in. Each test starts its own server on a fresh data
+//! directory, without `--auth`: the mode a new team gets is the default, accounts. It
+//! runs `tests/js/accounts.mjs` at one screen size, which drives Debian Chromium through
+//! playwright-core.
 //!
 //! As in `tests/browser.rs`, the browser is part of the suite: when it is missing these
 //! tests fail and say how to install it (`scripts/test`), they never skip.
@@ -12,7 +13,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{Client, repo, run_client, start_parley};
+use support::{Client, ServerProcess, parley_binary, repo, run_client};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -40,7 +41,12 @@ fn artifacts_dir() -> PathBuf {
 fn first_five_minutes(size: &str) {
     require_browser();
     let data = tempfile::tempdir().expect("temp data dir");
-    let server = start_parley(data.path(), &[]);
+    let dir = data.path().to_str().expect("UTF-8 path");
+    // Not start_parley, which picks `--auth open` for the tests written before accounts.
+    let server = ServerProcess::start(
+        &parley_binary(),
+        &["--listen", "127.0.0.1:0", "--data-dir", dir],
+    );
     let artifacts = artifacts_dir();
     let out = run_client(
         Client::Node,

@@ -170,7 +170,7 @@ function useAccount(user) {
   const hint = $('user_id-hint');
   hint.textContent = 'Signed in: the server uses your account’s name.';
   hint.hidden = false;
-  add('info', 'identity', 'signed in as ' + user.name + ' (@' + user.username + ', ' + user.role + ')');
+  add('identity', 'identity', 'signed in as ' + user.name + ' (@' + user.username + ', ' + user.role + ')');
 }
 
 whoAmI((err) => add('error', 'identity', 'GET /api/me: ' + err.message + ' (retrying)')).then(({ user }) => {

@@ -1,8 +1,8 @@
 /*
  * settings.js: the settings page (/settings) of the signed-in user: display name,
  * password, API tokens (settings/tokens.js), signing out; for an admin also the join
- * link and the people (settings/admin.js). A server without accounts (open mode) has
- * nothing to set, and the page says so.
+ * link and the people (settings/admin.js). A server without accounts (open mode) does
+ * not serve this page.
  */
 
 import { requestSignedIn, whoAmI } from './account.js';
@@ -82,8 +82,9 @@ async function signOut() {
 async function init() {
   const { user } = await whoAmI(() => formStatus($('page-status'), 'error', 'Could not reach the server; retrying…'));
   formStatus($('page-status'), 'error', null);
+  // Open mode has nothing to set; only a page cached from before a restart gets here.
   if (!user) {
-    $('open-mode').hidden = false;
+    window.location.replace('/');
     return;
   }
   showUser(user);

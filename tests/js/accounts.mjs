@@ -4,7 +4,8 @@
 // link in the settings and copies it; a second person opens it in their own browser,
 // joins, and the two chat under their display names. Then signing out leads to the
 // sign-in page, a wrong password is refused with the one sentence for it, and signing
-// in again returns to the page that asked for it.
+// in again returns to the page that asked for it. The connection debugger, signed in,
+// says who it is.
 //
 // Usage: node tests/js/accounts.mjs <desktop|phone> http://127.0.0.1:PORT [artifacts-dir]
 // The same story at 1280x800, or on a 390x844 touch phone, where the pages must also
@@ -177,6 +178,23 @@ async function checkAuthors(user, expected) {
     `${user.label} shows the authors ${JSON.stringify(shown)}, expected ${JSON.stringify(want)}`);
 }
 
+/** The connection debugger says who the server knows the page as, and connects as them. */
+async function debugAsSignedIn(admin, size) {
+  const { page } = admin;
+  await page.goto(`${baseUrl}/test-chat-debug`, { timeout: STEP_MS });
+  await waitInPage(admin, 'the identity in the debugger\'s log and its sender field', () => {
+    const line = document.querySelector('#event-log [data-event="identity"]');
+    const sender = document.getElementById('user_id');
+    return line && /signed in as Alice Martin \(@alice, admin\)/.test(line.textContent) &&
+      sender.value === 'Alice Martin' && sender.readOnly;
+  });
+  await page.click('#connect-btn');
+  await waitInPage(admin, 'the debugger connected', () =>
+    document.querySelector('#event-log [data-event="connect"]') !== null);
+  await screenshot(admin, `accounts-${size}-debug.png`);
+  await page.click('#disconnect-btn');
+}
+
 /** Bob signs out from his settings, fails once with a wrong password, then signs in. */
 async function signOutAndBack(member, room, size, phone) {
   const { page } = member;
@@ -238,6 +256,7 @@ async function firstFiveMinutes(browser, size, options) {
   await screenshot(admin, `accounts-${size}-chat-alice.png`);
   await screenshot(member, `accounts-${size}-chat-bob.png`);
 
+  await debugAsSignedIn(admin, size);
   await signOutAndBack(member, room, size, phone);
   await screenshot(member, `accounts-${size}-chat-again.png`);
 }
