@@ -1,17 +1,18 @@
 //! Measures the store: durable appends per second at several writer counts (each append
-//! resolves only after its group commit is flushed), and paging latency in a room holding
+//! resolves only after its group commit is synced), and paging latency in a room holding
 //! a million messages.
 //!
-//! `cargo run --release --example store_bench -- [seconds per writer count] [room size]`
-//! (defaults: 5 s, 1 000 000). The big room is filled through `Store::import` in chunks,
-//! i.e. 1024 messages per transaction and flush, not through `append`.
+//! `cargo run --release --example store_bench -- [seconds per writer count] [room size]
+//! [sync level]` (defaults: 5 s, 1 000 000, `full`). The big room is filled through
+//! `Store::import` in chunks, i.e. 1024 messages per transaction and flush, not through
+//! `append`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parley::model::{MessageText, RoomName, SenderName};
-use parley::store::{NewMessage, PageQuery, Store};
+use parley::store::{NewMessage, PageQuery, Store, StoreOptions};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -25,14 +26,24 @@ fn main() -> BenchResult<()> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    let options = StoreOptions {
+        sync: args
+            .next()
+            .map(|a| a.parse())
+            .transpose()?
+            .unwrap_or_default(),
+    };
     let runtime = tokio::runtime::Runtime::new()?;
 
-    println!("durable appends, {seconds} s per row");
+    println!(
+        "durable appends (sync {}), {seconds} s per row",
+        options.sync
+    );
     println!("| writers | appends/s | CPU µs/append | mean batch | mean flush µs | flushes |");
     println!("|---:|---:|---:|---:|---:|---:|");
     for writers in [1, 8, 32, 128] {
         let dir = tempfile::tempdir()?;
-        let store = Arc::new(Store::open(dir.path())?);
+        let store = Arc::new(Store::open_with(dir.path(), options)?);
         let cpu_before = process_cpu()?;
         let done = runtime.block_on(appends(&store, writers, Duration::from_secs(seconds)))?;
         let cpu = process_cpu()? - cpu_before;
@@ -49,7 +60,7 @@ fn main() -> BenchResult<()> {
     }
 
     let dir = tempfile::tempdir()?;
-    let store = Store::open(dir.path())?;
+    let store = Store::open_with(dir.path(), options)?;
     let started = Instant::now();
     let (first_id, last_id) = fill(&store, room_size)?;
     println!(
@@ -82,6 +93,7 @@ async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchR
     let request = NewMessage {
         room: RoomName::parse("bench")?,
         sender: SenderName::parse("bench")?,
+        user: None,
         text: MessageText::parse("a benchmark message of a typical short length", 4000)?,
         client_id: None,
     };
@@ -127,7 +139,9 @@ fn fill(store: &Store, count: u64) -> BenchResult<(u64, u64)> {
             lines.push(b'\n');
             next += 1;
         }
-        store.import(lines.as_slice())?;
+        store.import(lines.as_slice(), |line| {
+            Err(format!("not a message: {line}"))
+        })?;
     }
     Ok((base, base + count - 1))
 }

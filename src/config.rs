@@ -10,9 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::accounts::{AuthMode, Role};
 use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
+use crate::store::{StoreOptions, SyncLevel};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,8 +42,81 @@ pub enum Command {
         settings: ServeArgs,
     },
     /// Read JSON lines (as written by export) from stdin; already stored messages
-    /// are skipped, so importing twice is harmless.
+    /// and accounts are skipped, so importing twice is harmless.
     Import {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Manage users (stop the server first).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens (stop the server first).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the join link, made on first use (stop the server first).
+    Invite {
+        /// Replace the code, so that the old link stops working.
+        #[arg(long)]
+        reset: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from stdin (--password-stdin) or asked for.
+    Add {
+        username: String,
+        /// Make the user an admin (same as --role admin).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// admin, member or bot.
+        #[arg(long, default_value = "member")]
+        role: Role,
+        /// Display name [default: the username].
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// List every user, deactivated ones too.
+    List {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Deactivate a user: their sessions and tokens stop working.
+    Deactivate {
+        username: String,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// Set a user's password and sign out their sessions.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make an API token for a user and print it (it is shown only this once).
+    Create {
+        username: String,
+        /// What the token is for; the user lists and revokes it by this name.
+        #[arg(long)]
+        name: String,
         #[command(flatten)]
         settings: ServeArgs,
     },
@@ -68,8 +143,14 @@ pub struct ServeArgs {
         help = with_default("Address to listen on", DEFAULT_LISTEN))]
     pub listen: Option<SocketAddr>,
     #[arg(long, env = "PARLEY_DATA_DIR", value_name = "DIR",
-        help = with_default("Where messages are stored", DEFAULT_DATA_DIR))]
+        help = with_default("Where messages and accounts are stored", DEFAULT_DATA_DIR))]
     pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "PARLEY_SYNC", value_name = "LEVEL",
+        help = with_default("When a message counts as stored: `full` once it would survive a power cut, `os` once it would survive parley crashing (faster)", SyncLevel::default()))]
+    pub sync: Option<SyncLevel>,
+    #[arg(long, env = "PARLEY_AUTH", value_name = "MODE",
+        help = with_default("accounts: everyone signs in; open: anyone may send under any name", AuthMode::default()))]
+    pub auth: Option<AuthMode>,
     /// Origin allowed for cross-origin requests; repeat for several, `*` for any
     /// [default: same origin only].
     #[arg(
@@ -114,6 +195,8 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    sync: Option<String>,
+    auth: Option<AuthMode>,
     cors_origin: Option<Vec<String>>,
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
@@ -147,6 +230,8 @@ pub enum ConfigError {
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    pub store: StoreOptions,
+    pub auth: AuthMode,
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
@@ -207,6 +292,15 @@ impl Config {
             .or(file.max_connections)
             .unwrap_or(engine.max_sessions);
         require_positive("max_connections", max_connections)?;
+        // clap has already parsed the flag (and its environment variable).
+        let sync = match (args.sync, file.sync) {
+            (Some(level), _) => level,
+            (None, Some(text)) => text.parse().map_err(|reason| ConfigError::Invalid {
+                key: "sync",
+                reason,
+            })?,
+            (None, None) => SyncLevel::default(),
+        };
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             data_dir: args
@@ -214,6 +308,8 @@ impl Config {
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            store: StoreOptions { sync },
+            auth: args.auth.or(file.auth).unwrap_or_default(),
             cors: CorsPolicy::from_origins(origins).map_err(|reason| ConfigError::Invalid {
                 key: "cors_origin",
                 reason,
@@ -276,6 +372,16 @@ mod tests {
         (dir, path)
     }
 
+    /// The error of loading a config file that says `text`.
+    fn load_error(text: &str) -> String {
+        let (_dir, path) = write_config(text);
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        Config::load(&args).unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults_need_no_file() {
         let config = Config::load(&ServeArgs::default()).unwrap();
@@ -285,6 +391,31 @@ mod tests {
         assert_eq!(config.engine.ping_interval, Duration::from_secs(25));
         assert_eq!(config.engine.ping_timeout, Duration::from_secs(20));
         assert_eq!(config.engine.max_payload, 1_000_000);
+        assert_eq!(config.auth, AuthMode::Accounts);
+    }
+
+    #[test]
+    fn the_auth_mode_comes_from_the_flag_or_the_file() {
+        let (_dir, path) = write_config("auth = \"open\"\n");
+        let from_file = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&from_file).unwrap().auth, AuthMode::Open);
+        let flag = ServeArgs {
+            config: Some(path),
+            auth: Some(AuthMode::Accounts),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::load(&flag).unwrap().auth, AuthMode::Accounts);
+        let error = load_error("auth = \"closed\"\n");
+        assert!(
+            error.contains("line 1") && error.contains("closed"),
+            "{error}"
+        );
+        let cli = Cli::try_parse_from(["parley", "--auth", "open"]).unwrap();
+        assert_eq!(cli.serve.auth, Some(AuthMode::Open));
+        assert!(Cli::try_parse_from(["parley", "--auth", "closed"]).is_err());
     }
 
     #[test]
@@ -302,13 +433,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let (_dir, path) = write_config("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
-        let error = Config::load(&ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
+        let error = load_error("listen = \"127.0.0.1:7000\"\npingInterval = 3\n");
         assert!(
             error.contains("line 2") && error.contains("pingInterval"),
             "{error}"
@@ -335,6 +460,48 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "invalid value for cors_origin: \"example.com\" is not an origin like https://chat.example.com"
+        );
+    }
+
+    #[test]
+    fn sync_level_comes_from_the_flag_the_file_or_the_default() {
+        let level = |args: ServeArgs| Config::load(&args).unwrap().store.sync;
+        assert_eq!(level(ServeArgs::default()), SyncLevel::Full);
+        let (_dir, path) = write_config("sync = \"os\"\n");
+        let from_file = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        assert_eq!(level(from_file.clone()), SyncLevel::Os);
+        let flag = ServeArgs {
+            sync: Some(SyncLevel::Full),
+            ..from_file
+        };
+        assert_eq!(level(flag), SyncLevel::Full);
+
+        let parsed = Cli::try_parse_from(["parley", "--sync", "os"]).unwrap();
+        assert_eq!(parsed.serve.sync, Some(SyncLevel::Os));
+    }
+
+    #[test]
+    fn a_bad_sync_level_is_named() {
+        let (_dir, path) = write_config("sync = \"fsync\"\n");
+        let error = Config::load(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid value for sync: \"fsync\" is neither `full` nor `os`"
+        );
+        let error = Cli::try_parse_from(["parley", "--sync", "fsync"])
+            .unwrap_err()
+            .to_string();
+        let first_line = error.lines().next().unwrap();
+        assert!(
+            first_line.contains("--sync") && first_line.contains("neither `full` nor `os`"),
+            "{error}"
         );
     }
 }

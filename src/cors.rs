@@ -107,7 +107,7 @@ pub fn preflight(verdict: &Verdict, request_headers: &HeaderMap) -> HttpResponse
     let headers = response.headers_mut();
     headers.insert(
         ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
     );
     let requested = request_headers
         .get(ACCESS_CONTROL_REQUEST_HEADERS)

@@ -1,23 +1,22 @@
-//! HTTP routing: the pages and their assets (embedded in the binary), the REST API,
-//! health and metrics, and the Engine.IO endpoint behind the cross-origin rules.
+//! HTTP routing: the pages and their assets (embedded in the binary, `assets.rs`), the
+//! REST API (the room's messages here, the accounts in `accounts.rs`), health and
+//! metrics, and the Engine.IO endpoint behind the cross-origin rules. Who a request is,
+//! and which pages need someone signed in, is `auth.rs`.
 
-use std::collections::HashMap;
-use std::io::Write as _;
-use std::sync::{Arc, Mutex, OnceLock};
+mod accounts;
+mod assets;
+mod auth;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HeaderName, HeaderValue,
-    IF_NONE_MATCH, UPGRADE, VARY,
-};
+use hyper::header::{CONTENT_TYPE, HeaderValue, UPGRADE};
 use hyper::{Method, Request, Response, StatusCode};
-use rust_embed::RustEmbed;
 use serde_json::{Value, json};
 
+use crate::accounts::{Accounts, AuthMode, Identity};
 use crate::chat::{Chat, ChatError};
 use crate::cors::{self, CorsPolicy, Verdict};
 use crate::engineio::{Engine, EngineError};
@@ -25,25 +24,11 @@ use crate::error::ErrorCode;
 use crate::metrics;
 use crate::server::{ClientAddr, HttpResponse};
 use crate::socketio::Namespace;
-
-#[derive(RustEmbed)]
-#[folder = "assets/"]
-struct Assets;
+use assets::asset;
+use auth::AccountPage;
 
 /// Where the Socket.IO endpoint lives.
 pub const SOCKET_IO_PATH: &str = "/socket.io/";
-
-/// Headers every page carries: no inline script, no framing, no MIME sniffing.
-const PAGE_SECURITY_HEADERS: [(&str, &str); 4] = [
-    (
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("x-frame-options", "DENY"),
-];
 
 /// Everything a request may need.
 pub struct App {
@@ -52,6 +37,9 @@ pub struct App {
     pub namespace: Arc<Namespace>,
     pub chat: Arc<Chat>,
     pub cors: CorsPolicy,
+    /// Whether people sign in. In open mode the accounts are loaded but never asked.
+    pub auth: AuthMode,
+    pub accounts: Arc<Accounts>,
 }
 
 impl App {
@@ -60,25 +48,26 @@ impl App {
         if path.starts_with(SOCKET_IO_PATH) {
             return engine_endpoint(&self.engine, &self.cors, request).await;
         }
-        if let Some(room) = path
-            .strip_prefix("/api/rooms/")
-            .and_then(|rest| rest.strip_suffix("/messages"))
-        {
-            let room = percent_decode(room);
-            return self.api(request, &room).await;
+        if let Some(rest) = path.strip_prefix("/api/") {
+            return self.api(request, rest).await;
         }
         if request.method() != Method::GET && request.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         }
         match path.as_str() {
-            "/" => page("lobby.html", &request),
-            "/test-chat-debug" => page("debug.html", &request),
+            "/" => self.signed_in_page("lobby.html", &request),
+            "/test-chat-debug" => self.signed_in_page("debug.html", &request),
             "/favicon.ico" => asset("favicon.svg", &request),
             "/healthz" => self.health().await,
             "/metrics" => self.metrics(),
+            "/settings" => self.account_page(AccountPage::Settings, &request),
+            "/setup" => self.account_page(AccountPage::Setup, &request),
+            "/signin" => self.account_page(AccountPage::SignIn, &request),
             _ => {
                 if path.starts_with("/chat/") {
-                    page("chat.html", &request)
+                    self.signed_in_page("chat.html", &request)
+                } else if path.starts_with("/join/") {
+                    self.account_page(AccountPage::Join, &request)
                 } else if let Some(file) = path.strip_prefix("/assets/") {
                     asset(file, &request)
                 } else {
@@ -88,7 +77,9 @@ impl App {
         }
     }
 
-    async fn api(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
+    /// Every `/api/` request: the cross-origin rules and the rate limit first, then
+    /// the room's messages here or the accounts' routes.
+    async fn api(&self, request: Request<Incoming>, rest: &str) -> HttpResponse {
         let verdict = cors::judge(&self.cors, request.headers());
         let mut response = match *request.method() {
             Method::OPTIONS => return cors::preflight(&verdict, request.headers()),
@@ -96,49 +87,67 @@ impl App {
                 error_json(ErrorCode::Forbidden, "origin not allowed")
             }
             _ if let Err(error) = self.admit(&request) => chat_error_response(&error),
-            Method::POST => self.post_message(request, room).await,
+            _ => match rest
+                .strip_prefix("rooms/")
+                .and_then(|rest| rest.strip_suffix("/messages"))
+            {
+                Some(room) => self.messages(request, &percent_decode(room)).await,
+                None => self.accounts_api(request, rest).await,
+            },
+        };
+        cors::decorate(&verdict, &mut response);
+        response
+    }
+
+    /// `/api/rooms/{room}/messages`: in accounts mode only for someone signed in, whose
+    /// messages are theirs whatever the payload says.
+    async fn messages(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
+        let author = match self.auth {
+            AuthMode::Open => None,
+            AuthMode::Accounts => match self.identify(&request) {
+                Ok(identity) => Some(identity),
+                Err(error) => {
+                    self.chat.report(&error, "http");
+                    return chat_error_response(&error);
+                }
+            },
+        };
+        match *request.method() {
+            Method::POST => self.post_message(request, room, author.as_ref()).await,
             Method::GET => self.get_messages(&request, room).await,
             _ => {
                 let mut response = error_json(ErrorCode::Invalid, "use GET or POST");
                 *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
                 response
             }
-        };
-        cors::decorate(&verdict, &mut response);
-        response
+        }
     }
 
     /// Whether the client's address may make one more API request now. Every request
     /// the server accepted carries its address.
     fn admit(&self, request: &Request<Incoming>) -> Result<(), ChatError> {
-        let Some(ClientAddr(address)) = request.extensions().get::<ClientAddr>() else {
+        let Some(address) = client_ip(request) else {
             return Ok(());
         };
         self.chat
-            .admit_http(address.ip())
+            .admit_http(address)
             .inspect_err(|error| self.chat.report(error, "http"))
     }
 
-    async fn post_message(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
-        let limit = self.engine.config().max_payload;
-        let body = match Limited::new(request.into_body(), limit).collect().await {
-            Ok(body) => body.to_bytes(),
-            Err(_) => {
-                return error_json(
-                    ErrorCode::TooLarge,
-                    &format!("the request body is larger than {limit} bytes"),
-                );
-            }
-        };
-        let payload: Value = match serde_json::from_slice(&body) {
+    async fn post_message(
+        &self,
+        request: Request<Incoming>,
+        room: &str,
+        author: Option<&Identity>,
+    ) -> HttpResponse {
+        let payload = match read_json(request, self.engine.config().max_payload).await {
             Ok(payload) => payload,
             Err(error) => {
-                let error = ChatError::BadPayload(format!("the body is not valid JSON: {error}"));
                 self.chat.report(&error, "http_post");
                 return chat_error_response(&error);
             }
         };
-        let request = match self.chat.parse_send(Some(&payload), Some(room)) {
+        let request = match self.chat.parse_send_by(Some(&payload), Some(room), author) {
             Ok(request) => request,
             Err(error) => {
                 self.chat.report(&error, "http_post");
@@ -241,121 +250,25 @@ pub async fn engine_endpoint(
     response
 }
 
-fn page(file: &str, request: &Request<Incoming>) -> HttpResponse {
-    let mut response = asset(file, request);
-    let headers = response.headers_mut();
-    for (name, value) in PAGE_SECURITY_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    // Pages are small and name their assets; always revalidate them.
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+/// The address a request came from; every request the server accepted carries it.
+fn client_ip(request: &Request<Incoming>) -> Option<std::net::IpAddr> {
+    let ClientAddr(address) = request.extensions().get::<ClientAddr>()?;
+    Some(address.ip())
 }
 
-/// Files smaller than this are sent as they are: gzip would save too little.
-const GZIP_MIN_BYTES: usize = 1024;
-
-/// An embedded file, with its content type, an ETag so browsers revalidate cheaply,
-/// and gzip for text when the client accepts it.
-fn asset(file: &str, request: &Request<Incoming>) -> HttpResponse {
-    // The embedded set has no `..`, but in debug builds rust-embed reads the folder
-    // from disk, so paths that could climb out of it are refused outright.
-    let climbs = file.split('/').any(|part| part == ".." || part.is_empty());
-    let Some(content) = Assets::get(file).filter(|_| !climbs) else {
-        return not_found();
-    };
-    let content_type = content_type(file);
-    let compressible = content_type.starts_with("text/") || content_type == "image/svg+xml";
-    let accepts_gzip = request
-        .headers()
-        .get(ACCEPT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.contains("gzip"));
-    let gzip = compressible && accepts_gzip && content.data.len() >= GZIP_MIN_BYTES;
-    let hash: String = content.metadata.sha256_hash()[..12]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    let etag = if gzip {
-        format!("\"{hash}-gz\"")
-    } else {
-        format!("\"{hash}\"")
-    };
-    let unchanged = request
-        .headers()
-        .get(IF_NONE_MATCH)
-        .is_some_and(|tag| tag.as_bytes() == etag.as_bytes());
-    let body = match (unchanged, gzip) {
-        (true, _) => Bytes::new(),
-        (false, true) => gzipped(file, &content.data),
-        (false, false) => Bytes::from(content.data.into_owned()),
-    };
-    let mut response = Response::new(Full::new(body));
-    if unchanged {
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-    }
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    headers.insert(
-        HeaderName::from_static("x-content-type-options"),
-        HeaderValue::from_static("nosniff"),
-    );
-    if compressible {
-        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-    }
-    if gzip {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    if let Ok(etag) = HeaderValue::from_str(&etag) {
-        headers.insert(ETAG, etag);
-    }
-    response
-}
-
-/// The gzip form of an embedded file, compressed on first use and kept.
-fn gzipped(file: &str, data: &[u8]) -> Bytes {
-    static CACHE: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let cached = cache
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(file)
-        .cloned();
-    if let Some(bytes) = cached {
-        return bytes;
-    }
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    let bytes = Bytes::from(encoder.finish().unwrap_or_default());
-    cache
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .insert(file.to_owned(), bytes.clone());
-    bytes
-}
-
-fn content_type(file: &str) -> &'static str {
-    match file.rsplit('.').next() {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
-    }
+/// A request's body as JSON, at most `limit` bytes of it.
+async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value, ChatError> {
+    let body = Limited::new(request.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|_| ChatError::BodyTooLarge(limit))?
+        .to_bytes();
+    serde_json::from_slice(&body)
+        .map_err(|error| ChatError::BadPayload(format!("the body is not valid JSON: {error}")))
 }
 
 /// Decodes `%XX` escapes in a path segment; anything malformed is kept as it is and
-/// then fails validation as a room name.
+/// then fails validation (as a room name, a username…).
 fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
@@ -427,27 +340,6 @@ mod tests {
         assert_eq!(percent_decode("bad%20room"), "bad room");
         assert_eq!(percent_decode("50%"), "50%");
         assert_eq!(percent_decode("%zz"), "%zz");
-    }
-
-    #[test]
-    fn assets_have_content_types() {
-        assert_eq!(content_type("js/chat.js"), "text/javascript; charset=utf-8");
-        assert_eq!(content_type("lobby.html"), "text/html; charset=utf-8");
-        assert_eq!(content_type("unknown"), "application/octet-stream");
-    }
-
-    #[test]
-    fn the_pages_are_embedded() {
-        for file in [
-            "lobby.html",
-            "chat.html",
-            "debug.html",
-            "css/parley.css",
-            "js/parley-io.js",
-            "js/prefs.js",
-        ] {
-            assert!(Assets::get(file).is_some(), "{file} missing");
-        }
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //!
 //! Layers call only downwards: [`engineio`] moves packets over HTTP long-polling and
 //! WebSocket, [`socketio`] adds namespaces, events, acks and rooms on top of it,
-//! [`chat`] is the chat's events on a [`store`] of messages. [`http`] routes requests,
+//! [`chat`] is the chat's events on a [`store`] of messages. [`accounts`] says who a
+//! request is (its users live in the store's database too). [`http`] routes requests,
 //! [`server`] accepts connections, [`config`] gathers the settings. [`serve`] puts
 //! them together.
 
+pub mod accounts;
 pub mod chat;
 pub mod config;
 pub mod cors;
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::accounts::{Accounts, AccountsError, AuthMode};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::engineio::Engine;
@@ -41,6 +44,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -52,7 +57,8 @@ pub enum ServeError {
 
 /// Runs Parley until `shutdown` resolves, then closes every session with a proper
 /// Engine.IO close and flushes the store. Prints `listening on http://ADDR` on stdout
-/// once the port is bound (port 0 picks a free one).
+/// once the port is bound (port 0 picks a free one), and then, in accounts mode while
+/// there is no admin, `setup: open http://ADDR/setup?code=XXXX-XXXX-XXXX`.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     if config.cors == cors::CorsPolicy::AnyOrigin {
         tracing::warn!(
@@ -60,7 +66,13 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         );
     }
     let data_dir = config.data_dir.clone();
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??);
+    let options = config.store;
+    let store =
+        Arc::new(tokio::task::spawn_blocking(move || Store::open_with(&data_dir, options)).await??);
+    let accounts = {
+        let store = store.clone();
+        Arc::new(tokio::task::spawn_blocking(move || Accounts::open(&store)).await??)
+    };
     let chat = Chat::new(store.clone(), config.chat.clone());
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
@@ -72,6 +84,8 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         namespace,
         chat,
         cors: config.cors.clone(),
+        auth: config.auth,
+        accounts: accounts.clone(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -84,7 +98,12 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         source,
     })?;
     println!("listening on http://{address}");
-    tracing::info!(%address, data_dir = %config.data_dir.display(), "parley is ready");
+    tracing::info!(%address, data_dir = %config.data_dir.display(), auth = %config.auth, "parley is ready");
+    if config.auth == AuthMode::Accounts && accounts.setup_needed() {
+        let code = accounts.setup_code();
+        println!("setup: open http://{address}/setup?code={code}");
+        tracing::info!("no admin yet: open the setup link printed on stdout to create one");
+    }
 
     let router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
     accept_until(listener, router, shutdown).await;

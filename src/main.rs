@@ -1,12 +1,14 @@
 //! The `parley` command: parses the command line and runs the server or a
-//! maintenance command (export, import).
+//! maintenance command on a stopped server's data directory (export, import, and the
+//! accounts: user, token, invite).
 
-use std::io::{BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use parley::config::{Cli, Command, Config};
-use parley::model::RoomName;
+use parley::accounts::{Accounts, NewUser, Password, Role};
+use parley::config::{Cli, Command, Config, ServeArgs, TokenCommand, UserCommand};
+use parley::model::{DisplayName, RoomName, TokenName, Username};
 use parley::store::Store;
 
 /// glibc's allocator spent a quarter of the store writer's time in its free lists
@@ -34,9 +36,7 @@ fn main() -> ExitCode {
     };
     let (command, settings) = match cli.command {
         None => (None, cli.serve),
-        Some(Command::Serve(settings)) => (None, settings),
-        Some(Command::Export { room, settings }) => (Some(Maintenance::Export(room)), settings),
-        Some(Command::Import { settings }) => (Some(Maintenance::Import), settings),
+        Some(command) => Maintenance::of(command),
     };
     let config = match Config::load(&settings) {
         Ok(config) => config,
@@ -77,14 +77,89 @@ fn run_server(config: Config) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
+/// A command that works on the data directory of a stopped server.
 enum Maintenance {
     Export(Option<String>),
     Import,
+    AddUser {
+        username: String,
+        role: Role,
+        name: Option<String>,
+        password_stdin: bool,
+    },
+    ListUsers,
+    Deactivate(String),
+    SetPassword {
+        username: String,
+        password_stdin: bool,
+    },
+    CreateToken {
+        username: String,
+        name: String,
+    },
+    Invite {
+        reset: bool,
+    },
 }
 
 impl Maintenance {
+    /// The command and the settings it was given (`--data-dir` and the rest).
+    fn of(command: Command) -> (Option<Maintenance>, ServeArgs) {
+        let (maintenance, settings) = match command {
+            Command::Serve(settings) => return (None, settings),
+            Command::Export { room, settings } => (Maintenance::Export(room), settings),
+            Command::Import { settings } => (Maintenance::Import, settings),
+            Command::User { command } => match command {
+                UserCommand::Add {
+                    username,
+                    admin,
+                    role,
+                    name,
+                    password_stdin,
+                    settings,
+                } => {
+                    let role = if admin { Role::Admin } else { role };
+                    let add = Maintenance::AddUser {
+                        username,
+                        role,
+                        name,
+                        password_stdin,
+                    };
+                    (add, settings)
+                }
+                UserCommand::List { settings } => (Maintenance::ListUsers, settings),
+                UserCommand::Deactivate { username, settings } => {
+                    (Maintenance::Deactivate(username), settings)
+                }
+                UserCommand::SetPassword {
+                    username,
+                    password_stdin,
+                    settings,
+                } => {
+                    let set = Maintenance::SetPassword {
+                        username,
+                        password_stdin,
+                    };
+                    (set, settings)
+                }
+            },
+            Command::Token {
+                command:
+                    TokenCommand::Create {
+                        username,
+                        name,
+                        settings,
+                    },
+            } => (Maintenance::CreateToken { username, name }, settings),
+            Command::Invite { reset, settings } => (Maintenance::Invite { reset }, settings),
+        };
+        (Some(maintenance), settings)
+    }
+
     fn run(self, config: &Config) -> Result<(), String> {
         let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+        let accounts = Accounts::open(&store).map_err(|e| e.to_string())?;
+        let username = |text: &str| Username::parse(text).map_err(|e| e.to_string());
         match self {
             Maintenance::Export(room) => {
                 let room = room
@@ -96,20 +171,172 @@ impl Maintenance {
                 let count = store
                     .export(room.as_ref(), &mut out)
                     .map_err(|e| e.to_string())?;
+                // A room's export is for moving that room; the accounts go with the whole.
+                let records = match room {
+                    Some(_) => 0,
+                    None => accounts.export(&mut out).map_err(|e| e.to_string())?,
+                };
                 out.flush()
                     .map_err(|e| format!("cannot write the export: {e}"))?;
-                tracing::info!(messages = count, "export finished");
+                tracing::info!(messages = count, accounts = records, "export finished");
             }
             Maintenance::Import => {
+                let mut added = 0;
+                let mut kept = 0;
                 let report = store
-                    .import(BufReader::new(std::io::stdin().lock()))
+                    .import(BufReader::new(std::io::stdin().lock()), |line| {
+                        match accounts.import_record(line) {
+                            Ok(true) => added += 1,
+                            Ok(false) => kept += 1,
+                            Err(error) => return Err(error.to_string()),
+                        }
+                        Ok(())
+                    })
                     .map_err(|e| e.to_string())?;
+                accounts.flush().map_err(|e| e.to_string())?;
                 eprintln!(
-                    "imported {} messages, skipped {} already stored",
+                    "imported {} messages, skipped {} already stored; {added} account records added, {kept} already there",
                     report.imported, report.skipped
                 );
             }
+            Maintenance::AddUser {
+                username: text,
+                role,
+                name,
+                password_stdin,
+            } => {
+                let username = username(&text)?;
+                let name = name.as_deref().unwrap_or(username.as_str());
+                let name = DisplayName::parse(name).map_err(|e| format!("--name: {e}"))?;
+                let password = read_password(password_stdin)?;
+                let new = NewUser {
+                    username,
+                    name,
+                    password,
+                };
+                let user = accounts.add_user(new, role).map_err(|e| e.to_string())?;
+                eprintln!("added {} ({})", user.username, user.role);
+            }
+            Maintenance::ListUsers => {
+                let users = accounts.users();
+                let width = users.iter().map(|u| u.username.as_str().len()).max();
+                for user in &users {
+                    let state = if user.active { "active" } else { "deactivated" };
+                    println!(
+                        "{:<width$}  {:<6}  {:<11}  {}",
+                        user.username,
+                        user.role.as_str(),
+                        state,
+                        user.name,
+                        width = width.unwrap_or(0)
+                    );
+                }
+            }
+            Maintenance::Deactivate(text) => {
+                accounts.deactivate(&text).map_err(|e| e.to_string())?;
+                eprintln!("deactivated {text}: their sessions and tokens no longer work");
+            }
+            Maintenance::SetPassword {
+                username: text,
+                password_stdin,
+            } => {
+                let username = username(&text)?;
+                let password = read_password(password_stdin)?;
+                accounts
+                    .set_password(&username, &password)
+                    .map_err(|e| e.to_string())?;
+                eprintln!("password of {username} set; their sessions are signed out");
+            }
+            Maintenance::CreateToken {
+                username: text,
+                name,
+            } => {
+                let name = TokenName::parse(&name).map_err(|e| format!("--name: {e}"))?;
+                let (token, _) = accounts
+                    .create_token(&username(&text)?, name)
+                    .map_err(|e| e.to_string())?;
+                // Alone on stdout, so that a script can capture it.
+                println!("{}", token.as_str());
+            }
+            Maintenance::Invite { reset } => {
+                let code = if reset {
+                    accounts.reset_invite()
+                } else {
+                    accounts.invite_code()
+                }
+                .map_err(|e| e.to_string())?;
+                println!("http://{}/join/{code}", config.listen);
+            }
         }
         Ok(())
+    }
+}
+
+/// A new password: the first line of stdin with `--password-stdin`, else typed twice
+/// on the terminal without being shown.
+fn read_password(from_stdin: bool) -> Result<Password, String> {
+    let text = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        let first = ask_without_echo("Password: ")?;
+        if ask_without_echo("Again: ")? != first {
+            return Err("the passwords differ".to_owned());
+        }
+        first
+    };
+    Password::parse(&text).map_err(|e| e.to_string())
+}
+
+/// Asks on the terminal with echo off, so the password is not shown or left on screen.
+fn ask_without_echo(prompt: &str) -> Result<String, String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err("no terminal to ask for the password on: use --password-stdin".to_owned());
+    }
+    eprint!("{prompt}");
+    let quiet = EchoOff::start()?;
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    drop(quiet);
+    read.map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The terminal's settings before echo was turned off, restored when dropped.
+struct EchoOff(libc::termios);
+
+impl EchoOff {
+    fn start() -> Result<EchoOff, String> {
+        let failed = || format!("cannot turn off echo: {}", std::io::Error::last_os_error());
+        // SAFETY: termios is plain C data, for which all zeroes is a valid value, and
+        // tcgetattr only writes into the struct it is given.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: stdin is a terminal (checked by the caller); `saved` is valid.
+        if unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut saved) } != 0 {
+            return Err(failed());
+        }
+        let mut quiet = saved;
+        // ECHONL still shows the newline, so the next prompt starts on its own line.
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+        // SAFETY: as above; `quiet` is a copy of valid settings.
+        if unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &quiet) } != 0 {
+            return Err(failed());
+        }
+        Ok(EchoOff(saved))
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings read in `start` on the same descriptor.
+        unsafe {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.0);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Validated domain types for chat messages.
+//! Validated domain types for chat messages and the accounts that send them.
 //!
 //! Everything that arrives from a client, a JSON import or the disk is parsed into these
 //! types exactly once, at the edge. Code that holds a [`RoomName`] or a [`MessageText`]
@@ -10,6 +10,9 @@
 //! | [`SenderName`] | surrounding whitespace trimmed, then 1–64 characters, no control characters |
 //! | [`MessageText`] | surrounding whitespace trimmed, then 1 to the configured maximum characters |
 //! | [`ClientId`] | taken verbatim, 1–128 characters, no control characters |
+//! | [`Username`] | lowercased, then 1–32 characters from `[a-z0-9_.-]`, not only dots |
+//! | [`DisplayName`] | a user's name: the rule of [`SenderName`], which it becomes on their messages |
+//! | [`TokenName`] | what a user calls one of their API tokens: the same rule |
 //!
 //! Lengths count Unicode scalar values (`char`s), not bytes, so a limit means the same to a
 //! person typing Cyrillic as to one typing ASCII.
@@ -26,6 +29,8 @@ pub const MAX_ROOM_CHARS: usize = 128;
 pub const MAX_SENDER_CHARS: usize = 64;
 /// Longest client id, in characters.
 pub const MAX_CLIENT_ID_CHARS: usize = 128;
+/// Longest username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 32;
 /// Message length limit used when the configuration does not set one.
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 4000;
 /// Upper bound for any configured text limit.
@@ -42,6 +47,9 @@ pub enum Field {
     Sender,
     Text,
     ClientId,
+    Username,
+    Name,
+    Password,
 }
 
 impl fmt::Display for Field {
@@ -51,6 +59,9 @@ impl fmt::Display for Field {
             Field::Sender => "sender",
             Field::Text => "text",
             Field::ClientId => "client_id",
+            Field::Username => "username",
+            Field::Name => "name",
+            Field::Password => "password",
         })
     }
 }
@@ -62,8 +73,12 @@ pub enum ValidationError {
     Empty { field: Field },
     #[error("{field} must be at most {max} characters")]
     TooLong { field: Field, max: usize },
+    #[error("{field} must be at least {min} characters")]
+    TooShort { field: Field, min: usize },
     #[error("{field} may only contain letters, digits and _ . : -")]
     BadRoomChar { field: Field },
+    #[error("{field} may only contain a-z, 0-9 and _ . -")]
+    BadUsernameChar { field: Field },
     #[error("{field} must not contain control characters")]
     ControlChar { field: Field },
     #[error("{field} must not be only dots")]
@@ -87,7 +102,9 @@ impl ValidationError {
         match self {
             ValidationError::Empty { field }
             | ValidationError::TooLong { field, .. }
+            | ValidationError::TooShort { field, .. }
             | ValidationError::BadRoomChar { field }
+            | ValidationError::BadUsernameChar { field }
             | ValidationError::ControlChar { field }
             | ValidationError::OnlyDots { field } => *field,
         }
@@ -182,14 +199,19 @@ pub struct SenderName(String);
 
 impl SenderName {
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let value = value.trim();
-        check_len(Field::Sender, value, MAX_SENDER_CHARS)?;
-        check_no_control(Field::Sender, value)?;
-        Ok(SenderName(value.to_owned()))
+        parse_name(Field::Sender, value).map(SenderName)
     }
 }
 
 string_type!(SenderName, SenderName::parse);
+
+/// The rule names that people read share, trimmed for the reasons [`SenderName`] gives.
+fn parse_name(field: Field, value: &str) -> Result<String, ValidationError> {
+    let value = value.trim();
+    check_len(field, value, MAX_SENDER_CHARS)?;
+    check_no_control(field, value)?;
+    Ok(value.to_owned())
+}
 
 /// The body of a message, trimmed. Inner newlines and other characters are kept: text is
 /// data, and pages render it as text.
@@ -230,18 +252,82 @@ impl ClientId {
 
 string_type!(ClientId, ClientId::parse);
 
+/// Who a user is to the server: unique, compared without regard to case (so it is
+/// stored lowercase), and safe in a URL path such as `/api/users/{username}/deactivate`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let field = Field::Username;
+        let value = value.to_lowercase();
+        check_len(field, &value, MAX_USERNAME_CHARS)?;
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c);
+        if !value.chars().all(allowed) {
+            return Err(ValidationError::BadUsernameChar { field });
+        }
+        // `.` and `..` would be collapsed out of URL paths by browsers.
+        if value.chars().all(|c| c == '.') {
+            return Err(ValidationError::OnlyDots { field });
+        }
+        Ok(Username(value))
+    }
+}
+
+string_type!(Username, Username::parse);
+
+/// How a user is shown to others; their messages carry it as the sender, as it was when
+/// they sent them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        parse_name(Field::Name, value).map(DisplayName)
+    }
+
+    /// The sender of a message this user sends now; the rules are the same.
+    pub fn as_sender(&self) -> SenderName {
+        SenderName(self.0.clone())
+    }
+}
+
+string_type!(DisplayName, DisplayName::parse);
+
+/// The name a user gives one of their API tokens, unique among their tokens; it is how
+/// they list and revoke it, since the token itself is shown only once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TokenName(String);
+
+impl TokenName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        parse_name(Field::Name, value).map(TokenName)
+    }
+}
+
+string_type!(TokenName, TokenName::parse);
+
 /// A stored message as clients see it.
 ///
 /// Serializes to exactly `{id, room, sender, text, ts, client_id}` with `client_id` null
-/// when absent. Deserializing (used by import) validates every field through the parse
-/// functions above.
+/// when absent, plus `user` after `sender` when a signed-in user sent it (so messages of
+/// `--auth open` look as they always did). Deserializing (used by import) validates every
+/// field through the parse functions above.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// Server-wide strictly increasing microsecond timestamp; also the paging cursor.
     pub id: u64,
     pub room: RoomName,
+    /// The author's display name at the time of sending (or, in open mode, the name the
+    /// client gave).
     pub sender: SenderName,
+    /// The author's account; `None` in open mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Username>,
     pub text: MessageText,
     /// Milliseconds since the Unix epoch, for display.
     pub ts: u64,
@@ -409,6 +495,7 @@ mod tests {
             text: MessageText::parse("hello", 4000).unwrap(),
             ts: 1_700_000_000_000,
             client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
+            user: None,
         }
     }
 
@@ -462,5 +549,69 @@ mod tests {
             serde_json::from_str(r#"{"id":1,"room":"a","sender":" ann ","text":" hi ","ts":0}"#)
                 .unwrap();
         assert_eq!((m.sender.as_str(), m.text.as_str()), ("ann", "hi"));
+    }
+
+    #[test]
+    fn usernames_are_lowercased_and_limited() {
+        assert_eq!(Username::parse("Ann.B-2_x").unwrap().as_str(), "ann.b-2_x");
+        assert!(Username::parse(&"a".repeat(32)).is_ok());
+        assert_eq!(
+            Username::parse(&"a".repeat(33)).unwrap_err(),
+            ValidationError::TooLong {
+                field: Field::Username,
+                max: 32
+            }
+        );
+        for bad in ["a b", "anné", "a/b", "a:b", " ann", "a\u{0}"] {
+            assert_eq!(
+                Username::parse(bad).unwrap_err(),
+                ValidationError::BadUsernameChar {
+                    field: Field::Username
+                },
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            Username::parse(".."),
+            Err(ValidationError::OnlyDots { .. })
+        ));
+        assert!(matches!(
+            Username::parse(""),
+            Err(ValidationError::Empty { .. })
+        ));
+        assert_eq!(
+            Username::parse("x y").unwrap_err().to_string(),
+            "username may only contain a-z, 0-9 and _ . -"
+        );
+    }
+
+    #[test]
+    fn display_and_token_names_follow_the_sender_rule_under_their_own_field() {
+        let name = DisplayName::parse("  Ann Lee ").unwrap();
+        assert_eq!(name.as_str(), "Ann Lee");
+        assert_eq!(name.as_sender(), SenderName::parse("Ann Lee").unwrap());
+        assert_eq!(
+            DisplayName::parse(" ").unwrap_err().to_string(),
+            "name must not be empty"
+        );
+        assert_eq!(
+            TokenName::parse(&"t".repeat(65)).unwrap_err().to_string(),
+            "name must be at most 64 characters"
+        );
+        assert!(TokenName::parse("ci\tbot").is_err());
+    }
+
+    #[test]
+    fn a_user_appears_in_the_message_only_when_there_is_one() {
+        let mut message = sample(None);
+        message.user = Some(Username::parse("ann").unwrap());
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","user":"ann","text":"hello","ts":1700000000000,"client_id":null}"#
+        );
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), message);
+        let bad_user = json.replace(r#""user":"ann""#, r#""user":"a b""#);
+        assert!(serde_json::from_str::<Message>(&bad_user).is_err());
     }
 }

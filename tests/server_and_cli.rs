@@ -417,6 +417,8 @@ fn message_text_never_reaches_the_log_at_info_level() {
             dir,
             "--log-level",
             "info",
+            "--auth",
+            "open",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

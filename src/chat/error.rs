@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::accounts::AccountsError;
 use crate::error::ErrorCode;
 use crate::model::ValidationError;
 use crate::store::StoreError;
@@ -16,6 +17,8 @@ pub enum ChatError {
     Invalid(#[from] ValidationError),
     #[error("{0}")]
     BadPayload(String),
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
     #[error("join room {0} first")]
     NotJoined(String),
     #[error("a connection may be in at most {0} rooms; leave one first")]
@@ -28,6 +31,9 @@ pub enum ChatError {
     Busy,
     #[error("the message store failed")]
     Store(#[source] StoreError),
+    /// Who the request is from, or whether they may do it.
+    #[error("{}", .0.public_message())]
+    Accounts(#[source] AccountsError),
     #[error("the server failed")]
     Internal(&'static str),
 }
@@ -41,13 +47,23 @@ impl From<StoreError> for ChatError {
     }
 }
 
+impl From<AccountsError> for ChatError {
+    fn from(error: AccountsError) -> Self {
+        match error {
+            AccountsError::Invalid(invalid) => ChatError::Invalid(invalid),
+            other => ChatError::Accounts(other),
+        }
+    }
+}
+
 impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
+            ChatError::Accounts(error) => error.code(),
             ChatError::Invalid(error) => error.code(),
             ChatError::BadPayload(_) => ErrorCode::Invalid,
             ChatError::NotJoined(_) => ErrorCode::NotJoined,
-            ChatError::TooManyRooms(_) => ErrorCode::TooLarge,
+            ChatError::TooManyRooms(_) | ChatError::BodyTooLarge(_) => ErrorCode::TooLarge,
             ChatError::RateLimited | ChatError::TooManyInFlight(_) => ErrorCode::RateLimited,
             ChatError::Busy => ErrorCode::Unavailable,
             ChatError::Store(_) | ChatError::Internal(_) => ErrorCode::Internal,
@@ -169,6 +185,24 @@ mod tests {
         assert_eq!(
             ChatError::from(StoreError::WriterGone).code(),
             ErrorCode::Internal
+        );
+        assert_eq!(
+            ChatError::from(AccountsError::SignInFirst).code(),
+            ErrorCode::Unauthorized
+        );
+    }
+
+    #[test]
+    fn account_failures_keep_internal_details_from_the_client() {
+        let body = ChatError::from(AccountsError::Hashing("out of memory".into())).to_json();
+        assert_eq!(
+            body,
+            json!({"code": "internal", "message": "the server failed"})
+        );
+        let body = ChatError::from(AccountsError::WrongCredentials).to_json();
+        assert_eq!(
+            body,
+            json!({"code": "unauthorized", "message": "wrong username or password"})
         );
     }
 

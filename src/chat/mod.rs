@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 
 pub use error::{ChatError, ChatStats, Refusal};
 pub use limits::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
-pub use request::{DEFAULT_PAGE, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
+pub use request::{DEFAULT_PAGE, Fields, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
 
+use crate::error::ErrorCode;
 use crate::model::{Message, RoomName};
 use crate::socketio::{AckResponder, Args, EncodedArg, Namespace, Socket};
 use crate::store::{Appended, NewMessage, Store};
@@ -73,6 +74,7 @@ impl Chat {
         let new = NewMessage {
             room: request.room,
             sender: request.sender,
+            user: request.user,
             text: request.text,
             client_id: request.client_id,
         };
@@ -110,6 +112,9 @@ impl Chat {
         self.stats.count_error(error.code());
         match error {
             ChatError::Store(source) => tracing::error!(event, error = %source, "request failed"),
+            ChatError::Accounts(source) if source.code() == ErrorCode::Internal => {
+                tracing::error!(event, error = %source, "request failed")
+            }
             ChatError::Internal(what) => tracing::error!(event, what, "request failed"),
             other => {
                 tracing::debug!(event, code = %other.code(), error = %other, "request rejected")

@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::{Chat, ChatError};
-use crate::model::{ClientId, MessageText, RoomName, SenderName};
+use crate::accounts::Identity;
+use crate::model::{ClientId, MessageText, RoomName, SenderName, Username};
 use crate::store::PageQuery;
 
 /// Messages returned by `join` and by a history request without a limit.
@@ -18,6 +19,8 @@ pub const MAX_PAGE: usize = 200;
 pub struct SendRequest {
     pub room: RoomName,
     pub sender: SenderName,
+    /// The signed-in author; `None` in open mode.
+    pub user: Option<Username>,
     pub text: MessageText,
     pub client_id: Option<ClientId>,
 }
@@ -45,10 +48,10 @@ impl HistoryRequest {
 
 /// A JSON object received from a client, with field accessors that name the field in
 /// their errors.
-pub(super) struct Fields<'a>(&'a Map<String, Value>);
+pub struct Fields<'a>(&'a Map<String, Value>);
 
 impl<'a> Fields<'a> {
-    pub(super) fn of(payload: Option<&'a Value>) -> Result<Fields<'a>, ChatError> {
+    pub fn of(payload: Option<&'a Value>) -> Result<Fields<'a>, ChatError> {
         match payload {
             Some(Value::Object(map)) => Ok(Fields(map)),
             _ => Err(ChatError::BadPayload(
@@ -57,7 +60,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(super) fn string(&self, name: &str) -> Result<&'a str, ChatError> {
+    pub fn string(&self, name: &str) -> Result<&'a str, ChatError> {
         match self.0.get(name) {
             Some(Value::String(text)) => Ok(text),
             None | Some(Value::Null) => Err(ChatError::BadPayload(format!("{name} is required"))),
@@ -65,7 +68,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn optional_string(&self, name: &str) -> Result<Option<&'a str>, ChatError> {
+    pub fn optional_string(&self, name: &str) -> Result<Option<&'a str>, ChatError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(_) => self.string(name).map(Some),
@@ -115,18 +118,36 @@ pub fn page_limit(requested: Option<u64>) -> usize {
 }
 
 impl Chat {
-    /// Validates a send request. `room` comes from the URL for HTTP requests and from
-    /// the payload for socket events.
+    /// Validates a send request in open mode, where the payload names the sender.
+    /// `room` comes from the URL for HTTP requests and from the payload for socket
+    /// events.
     pub fn parse_send(
         &self,
         payload: Option<&Value>,
         room_from_path: Option<&str>,
     ) -> Result<SendRequest, ChatError> {
+        self.parse_send_by(payload, room_from_path, None)
+    }
+
+    /// Validates a send request from `author` when someone is signed in: the message
+    /// is theirs, under their display name, and a `sender` in the payload is ignored
+    /// (it is never trusted). Without an author, as [`Chat::parse_send`].
+    pub fn parse_send_by(
+        &self,
+        payload: Option<&Value>,
+        room_from_path: Option<&str>,
+        author: Option<&Identity>,
+    ) -> Result<SendRequest, ChatError> {
         let fields = Fields::of(payload)?;
         let room = fields.room_or(room_from_path)?;
+        let (sender, user) = match author {
+            Some(author) => (author.name.as_sender(), Some(author.username.clone())),
+            None => (SenderName::parse(fields.string("sender")?)?, None),
+        };
         Ok(SendRequest {
             room,
-            sender: SenderName::parse(fields.string("sender")?)?,
+            sender,
+            user,
             text: MessageText::parse(fields.string("text")?, self.limits().max_text_chars)?,
             client_id: fields
                 .optional_string("client_id")?
@@ -203,5 +224,33 @@ mod tests {
             "from-url"
         );
         assert_eq!(fields.room_or(None).unwrap().as_str(), "from-payload");
+    }
+
+    #[test]
+    fn a_signed_in_author_replaces_the_payload_sender() {
+        use crate::accounts::{CredentialKey, Role, SecretHash};
+        use crate::model::DisplayName;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(crate::store::Store::open(dir.path()).unwrap());
+        let chat = Chat::new(store, crate::chat::ChatLimits::default());
+        let author = Identity {
+            username: Username::parse("ann").unwrap(),
+            name: DisplayName::parse("Ann Lee").unwrap(),
+            role: Role::Member,
+            credential: CredentialKey::Token(SecretHash::of("token")),
+        };
+        let payload = json!({"text": "hi", "sender": 42});
+        let request = chat
+            .parse_send_by(Some(&payload), Some("r"), Some(&author))
+            .unwrap();
+        assert_eq!(request.sender.as_str(), "Ann Lee");
+        assert_eq!(request.user, Some(author.username));
+        let error = chat.parse_send(Some(&payload), Some("r")).unwrap_err();
+        assert_eq!(error.to_string(), "sender must be a string");
+        let open = chat
+            .parse_send(Some(&json!({"text": "hi", "sender": "bob"})), Some("r"))
+            .unwrap();
+        assert_eq!((open.sender.as_str(), open.user), ("bob", None));
     }
 }

@@ -50,6 +50,8 @@ pub enum StoreError {
         line: u64,
         source: serde_json::Error,
     },
+    #[error("import line {line}: {reason}")]
+    ImportRecord { line: u64, reason: String },
     #[error("import: cannot read line {line}: {source}")]
     ImportRead { line: u64, source: std::io::Error },
     #[error("export: cannot write: {source}")]

@@ -3,7 +3,8 @@
 //!
 //! Once the writer has taken a request, its answer leaves the store only through
 //! [`complete`]: a [`Completion`](super::Completion) or a reply runs after the sync that
-//! made its request durable, never before.
+//! made its request durable (as the sync level defines it, `durability.rs`), never
+//! before.
 
 use std::io;
 use std::sync::Arc;
@@ -11,7 +12,10 @@ use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use super::durability::GroupSync;
 use super::error::{StoreError, WriteFailure};
+use super::open::Trees;
+use super::segment::Segment;
 use super::stats::Shared;
 use super::wal;
 use super::writer::{Outcome, Reply};
@@ -19,20 +23,20 @@ use super::writer::{Outcome, Reply};
 /// Starts the flusher thread. It completes the batches the writer hands over until the
 /// writer hangs up, then flushes sled so that it holds everything.
 pub(super) fn spawn(
-    db: sled::Db,
+    trees: Trees,
     shared: Arc<Shared>,
+    mut sync: GroupSync,
     applied: Receiver<Applied>,
 ) -> io::Result<JoinHandle<Result<(), sled::Error>>> {
     std::thread::Builder::new()
         .name("parley-store-flusher".into())
         .spawn(move || {
-            let mut clock = wal::SyncClock::default();
             while let Ok(first) = applied.recv() {
                 let group: Vec<Applied> =
                     std::iter::once(first).chain(applied.try_iter()).collect();
-                complete(&db, &shared, &mut clock, group);
+                finish(&trees, &shared, &mut sync, group);
             }
-            db.flush().map(drop)
+            trees.flush()
         })
 }
 
@@ -46,18 +50,25 @@ pub(super) struct Applied {
     pub(super) added: u64,
 }
 
-/// Syncs the log once for a group of applied batches, then answers their waiters in
-/// order, then lets go of log segments that filled up, and now and then commits the
-/// log's length (see [`wal`]).
+/// Completes a group of applied batches, then lets go of the log segments that filled
+/// up.
+pub(super) fn finish(trees: &Trees, shared: &Shared, sync: &mut GroupSync, group: Vec<Applied>) {
+    for segment in complete(shared, sync, group) {
+        retire(trees, &segment);
+    }
+}
+
+/// Syncs the log once for a group of applied batches as the sync level requires, then
+/// answers their waiters in order. Returns the segments the group's records moved on
+/// from, to be retired.
 pub(super) fn complete(
-    db: &sled::Db,
     shared: &Shared,
-    clock: &mut wal::SyncClock,
+    sync: &mut GroupSync,
     group: Vec<Applied>,
-) {
+) -> Vec<Arc<Segment>> {
     let started = Instant::now();
     // Normally one segment; two when the group spans a segment change.
-    let mut segments: Vec<Arc<wal::Segment>> = Vec::new();
+    let mut segments: Vec<Arc<Segment>> = Vec::new();
     for logged in group.iter().filter_map(|batch| batch.logged.as_ref()) {
         if !segments
             .iter()
@@ -66,9 +77,8 @@ pub(super) fn complete(
             segments.push(Arc::clone(&logged.segment));
         }
     }
-    let synced = segments
-        .iter()
-        .try_for_each(|segment| segment.sync())
+    let synced = sync
+        .before_answering(&segments)
         .map_err(|source| WriteFailure::log("syncing the log", source));
     let added: u64 = group.iter().map(|batch| batch.added).sum();
     if added > 0 {
@@ -87,18 +97,10 @@ pub(super) fn complete(
                 Outcome::Flush(reply) => answer(reply, Ok(()), &written),
             }
         }
-        retired.extend(batch.logged.and_then(|logged| logged.retired));
+        retired.extend(batch.logged.into_iter().flat_map(|logged| logged.retired));
     }
-    for segment in retired {
-        retire(db, &segment);
-    }
-    if !segments.is_empty() && clock.full_sync_due() {
-        for segment in &segments {
-            if let Err(error) = segment.commit_length() {
-                tracing::error!(%error, "committing the log's length failed");
-            }
-        }
-    }
+    sync.after_answering(&segments);
+    retired
 }
 
 /// A request's own result, unless the batch it was part of failed to be written.
@@ -120,35 +122,33 @@ fn answer<T>(reply: Reply<T>, result: Result<T, StoreError>, written: &Result<()
 
 /// Deletes a full log segment once sled holds everything in it durably. Everything in
 /// it was applied to sled before this flush began.
-fn retire(db: &sled::Db, segment: &wal::Segment) {
-    if let Err(error) = db.flush() {
+fn retire(trees: &Trees, segment: &Segment) {
+    if let Err(error) = trees.flush() {
         // The segment stays and is replayed on the next start; nothing is lost.
         tracing::error!(%error, "flushing the store to retire a log segment failed");
         return;
     }
-    if let Err(error) = std::fs::remove_file(segment.path()) {
+    if let Err(error) = segment.remove() {
         tracing::warn!(%error, segment = %segment.path().display(), "cannot remove a retired log segment");
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Store;
     use crate::store::test_support::{fill, log_segments, query, room};
+    use crate::store::{Store, StoreOptions};
 
     #[tokio::test]
     async fn full_log_segments_are_retired_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with_segments_of(dir.path(), 2048).unwrap();
+        let store =
+            Store::open_with_segments_of(dir.path(), StoreOptions::default(), 2048).unwrap();
         let written = fill(&store, "r", 120).await;
         store.flush().await.unwrap();
         // Each retired segment is deleted after a sled flush; at most the active one and
-        // one being retired remain.
-        assert!(
-            log_segments(dir.path()) <= 2,
-            "{}",
-            log_segments(dir.path())
-        );
+        // the prepared next one remain.
+        let left = log_segments(dir.path());
+        assert!(left.len() <= 2, "{left:?}");
         store.close().await.unwrap();
 
         let store = Store::open(dir.path()).unwrap();

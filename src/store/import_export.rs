@@ -1,8 +1,11 @@
 //! Export and import: a store's messages as JSON lines, one message per line, for
 //! backups and moving a chat to another data directory (the README's "Backup" section).
+//! Lines of other kinds (the accounts) carry a `kind` field, which messages never have;
+//! import hands those to its caller.
 
 use std::io::{BufRead, Write};
 
+use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::Store;
@@ -20,6 +23,13 @@ pub struct ImportReport {
     pub imported: u64,
     /// Lines whose (room, id) was already stored.
     pub skipped: u64,
+}
+
+/// Any line with a `kind`, which only lines other than messages have.
+#[derive(Deserialize)]
+struct Kinded {
+    #[serde(rename = "kind")]
+    _kind: String,
 }
 
 impl Store {
@@ -48,12 +58,18 @@ impl Store {
 
     /// Stores messages read as JSON lines (the export format), keeping their ids; those
     /// already present are skipped, so importing twice is harmless. Blank lines are
-    /// ignored. A bad line stops the import with its line number; the lines before it
-    /// that were already committed stay, and re-running after a fix is safe.
+    /// ignored. A line with a `kind` is not a message: it goes to `other`, whose error
+    /// stops the import like a bad line. A bad line stops the import with its line
+    /// number; the lines before it that were already committed stay, and re-running
+    /// after a fix is safe.
     ///
     /// Blocking: for the CLI. Panics if called on an async runtime thread (tokio forbids
     /// blocking sends there); use `spawn_blocking` in async code.
-    pub fn import(&self, input: impl BufRead) -> Result<ImportReport, StoreError> {
+    pub fn import(
+        &self,
+        input: impl BufRead,
+        mut other: impl FnMut(&str) -> Result<(), String>,
+    ) -> Result<ImportReport, StoreError> {
         let mut report = ImportReport::default();
         let mut chunk = Vec::with_capacity(IMPORT_CHUNK);
         for (index, line) in input.lines().enumerate() {
@@ -65,11 +81,22 @@ impl Store {
             if line.trim().is_empty() {
                 continue;
             }
-            let message =
-                serde_json::from_str(&line).map_err(|source| StoreError::ImportParse {
-                    line: line_number,
-                    source,
-                })?;
+            let message = match serde_json::from_str(&line) {
+                Ok(message) => message,
+                Err(_) if serde_json::from_str::<Kinded>(&line).is_ok() => {
+                    other(&line).map_err(|reason| StoreError::ImportRecord {
+                        line: line_number,
+                        reason,
+                    })?;
+                    continue;
+                }
+                Err(source) => {
+                    return Err(StoreError::ImportParse {
+                        line: line_number,
+                        source,
+                    });
+                }
+            };
             chunk.push(message);
             if chunk.len() == IMPORT_CHUNK {
                 self.import_chunk(std::mem::take(&mut chunk), &mut report)?;
@@ -107,6 +134,10 @@ mod tests {
     use super::*;
     use crate::store::test_support::{fill, new_message, room};
 
+    fn no_other(line: &str) -> Result<(), String> {
+        panic!("not a message: {line}")
+    }
+
     fn seeded(dir: &Path) -> (Store, tokio::runtime::Runtime) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let store = Store::open(dir).unwrap();
@@ -139,7 +170,7 @@ mod tests {
 
         let target_dir = tempfile::tempdir().unwrap();
         let target = Store::open(target_dir.path()).unwrap();
-        let report = target.import(exported.as_slice()).unwrap();
+        let report = target.import(exported.as_slice(), no_other).unwrap();
         assert_eq!(
             report,
             ImportReport {
@@ -181,14 +212,14 @@ mod tests {
         let target_dir = tempfile::tempdir().unwrap();
         let target = Store::open(target_dir.path()).unwrap();
         assert_eq!(
-            target.import(doubled.as_slice()).unwrap(),
+            target.import(doubled.as_slice(), no_other).unwrap(),
             ImportReport {
                 imported: 6,
                 skipped: 6
             }
         );
         assert_eq!(
-            target.import(exported.as_slice()).unwrap(),
+            target.import(exported.as_slice(), no_other).unwrap(),
             ImportReport {
                 imported: 0,
                 skipped: 6
@@ -207,7 +238,7 @@ mod tests {
             r#"{"id":2,"room":"a b","sender":"ann","text":"bad room","ts":0}"#,
             "\n"
         );
-        let err = store.import(input.as_bytes()).unwrap_err();
+        let err = store.import(input.as_bytes(), no_other).unwrap_err();
         assert!(
             matches!(err, StoreError::ImportParse { line: 3, .. }),
             "{err:?}"
@@ -217,7 +248,34 @@ mod tests {
                 .starts_with("import line 3: room may only contain"),
             "{err}"
         );
-        let err = store.import("not json\n".as_bytes()).unwrap_err();
+        let err = store.import("not json\n".as_bytes(), no_other).unwrap_err();
         assert!(matches!(err, StoreError::ImportParse { line: 1, .. }));
+    }
+
+    #[test]
+    fn lines_of_other_kinds_go_to_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let input = concat!(
+            r#"{"id":1,"room":"a","sender":"ann","text":"ok","ts":0,"client_id":null}"#,
+            "\n",
+            r#"{"kind":"user","username":"ann"}"#,
+            "\n",
+            r#"{"kind":"bad"}"#,
+            "\n",
+        );
+        let mut seen = Vec::new();
+        let err = store
+            .import(input.as_bytes(), |line| {
+                seen.push(line.to_owned());
+                if line.contains("bad") {
+                    Err("no such kind".to_owned())
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(err.to_string(), "import line 3: no such kind");
     }
 }

@@ -8,19 +8,27 @@
 //! log once for all the batches applied meanwhile and only then answers them. Answers
 //! come back up only that way: an append through its [`Completion`], other requests
 //! through a reply the caller awaits. So a caller hears of a write only once it is
-//! durable (or failed), the completions of one batch run in id order, and nothing in
-//! the store calls up into the chat.
+//! durable as the store's [`SyncLevel`] defines it (or failed), the completions of one
+//! batch run in id order, and nothing in the store calls up into the chat.
 //!
 //! The other files: `open.rs` locks a data directory, opens sled and replays the log;
-//! `codec.rs` lays out keys and records (with the layout table); `error.rs` holds
-//! [`StoreError`]; `stats.rs` the counters `/metrics` shows; `import_export.rs` the
-//! JSON lines backup format.
+//! `durability.rs` holds the sync levels and when the flusher syncs; `segment.rs`
+//! prepares the log's files ahead of use; `log_file.rs` holds the file operations the
+//! log makes and what each promises, and `power_cut.rs` (tests only) a disk that
+//! simulates power cuts under them; `codec.rs` lays out keys and records (with the
+//! layout table); `error.rs` holds [`StoreError`]; `stats.rs` the counters `/metrics`
+//! shows; `import_export.rs` the JSON lines backup format.
 
 mod codec;
+mod durability;
 mod error;
 mod flusher;
 mod import_export;
+mod log_file;
 mod open;
+#[cfg(test)]
+mod power_cut;
+mod segment;
 mod stats;
 #[cfg(test)]
 mod test_support;
@@ -35,13 +43,14 @@ use std::sync::atomic::Ordering;
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
+use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, Username};
 use codec::{decode_entry, message_key};
 use error::sled_err;
 use open::{Opened, Trees, open_dir};
 use stats::Shared;
 use writer::{Command, WriterThread};
 
+pub use durability::SyncLevel;
 pub use error::StoreError;
 pub use import_export::ImportReport;
 pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
@@ -51,6 +60,8 @@ pub use stats::{FLUSH_BUCKETS_US, StoreStatsSnapshot};
 pub struct NewMessage {
     pub room: RoomName,
     pub sender: SenderName,
+    /// The signed-in author; `None` in open mode.
+    pub user: Option<Username>,
     pub text: MessageText,
     pub client_id: Option<ClientId>,
 }
@@ -78,8 +89,15 @@ pub struct PageQuery {
 pub type Completion = Box<dyn FnOnce(Result<Appended, StoreError>) + Send>;
 
 /// Size at which the log moves to a new segment and the full one is retired (which
-/// costs one sled flush).
+/// costs one sled flush). Each segment is written with zeros before use.
 const LOG_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How to open a store; the default is what [`Store::open`] uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// What must have happened to a write before it is acknowledged.
+    pub sync: SyncLevel,
+}
 
 /// The message store. Share it behind an `Arc`; call [`Store::close`] to shut down from
 /// async code (dropping it blocks the current thread until queued writes are done).
@@ -96,10 +114,19 @@ impl Store {
     /// Opens (creating if needed) the store in `dir` and starts its writer thread.
     /// Fails at once with [`StoreError::Locked`] if another process has it open.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_with_segments_of(dir, LOG_SEGMENT_BYTES)
+        Store::open_with(dir, StoreOptions::default())
     }
 
-    fn open_with_segments_of(dir: &Path, segment_bytes: u64) -> Result<Store, StoreError> {
+    /// [`Store::open`] with other options.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Store::open_with_segments_of(dir, options, LOG_SEGMENT_BYTES)
+    }
+
+    fn open_with_segments_of(
+        dir: &Path,
+        options: StoreOptions,
+        segment_bytes: u64,
+    ) -> Result<Store, StoreError> {
         let Opened {
             lock,
             trees,
@@ -109,10 +136,16 @@ impl Store {
         } = open_dir(dir, segment_bytes)?;
         let shared = Arc::new(Shared::default());
         shared.count.store(count, Ordering::Relaxed);
-        let (requests, writer) =
-            writer::start(trees.clone(), wal, Arc::clone(&shared), last_id, count)
-                .map_err(StoreError::Spawn)?;
-        tracing::info!(dir = %dir.display(), messages = count, "store opened");
+        let (requests, writer) = writer::start(
+            trees.clone(),
+            wal,
+            options.sync,
+            Arc::clone(&shared),
+            last_id,
+            count,
+        )
+        .map_err(StoreError::Spawn)?;
+        tracing::info!(dir = %dir.display(), messages = count, sync = %options.sync, "store opened");
         Ok(Store {
             requests: Some(requests),
             writer: Some(writer),
@@ -184,6 +217,17 @@ impl Store {
         let messages = self.trees.messages.clone();
         let room = room.clone();
         tokio::task::spawn_blocking(move || read_page(&messages, &room, query)).await?
+    }
+
+    /// Opens (creating it if needed) another tree of the store's database, for data kept
+    /// beside the messages: the accounts. Writes to it bypass the store's log and writer,
+    /// so whoever writes makes them durable with [`Tree::flush`] before relying on them.
+    /// The store's own trees are not to be opened this way.
+    pub fn open_tree(&self, name: &str) -> Result<Tree, StoreError> {
+        self.trees
+            .db
+            .open_tree(name)
+            .map_err(sled_err("opening a tree"))
     }
 
     /// Number of stored messages, kept as a counter so this is free.

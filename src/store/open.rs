@@ -5,16 +5,20 @@
 use std::fs::{File, TryLockError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sled::Tree;
 
 use super::codec::{META_COUNT, META_LAST_ID, decode_u64, is_message_key, split_message_key};
 use super::error::{StoreError, log_error, sled_err};
+use super::log_file::OsDisk;
 use super::wal;
 
 /// Our own lock file, held for the store's whole life.
 const LOCK_FILE: &str = "parley.lock";
+/// The file sled 0.34 keeps its log and pages in, inside its directory.
+const SLED_FILE: &str = "db";
 
 /// sled's page cache. Its default (1 GiB) lets a busy server's memory grow far past
 /// what recent history needs; paging older messages still works, from disk.
@@ -39,7 +43,7 @@ pub(super) struct Opened {
 pub(super) fn open_dir(dir: &Path, segment_bytes: u64) -> Result<Opened, StoreError> {
     let lock = lock_dir(dir)?;
     let db = open_sled(dir)?;
-    let trees = Trees::open(db).map_err(|source| StoreError::Open {
+    let trees = Trees::open(db, dir).map_err(|source| StoreError::Open {
         dir: dir.to_owned(),
         source,
     })?;
@@ -121,28 +125,43 @@ pub(super) struct Trees {
     pub(super) db: sled::Db,
     /// Messages by room and id, dedupe entries and metadata (see [`super::codec`]).
     pub(super) messages: Tree,
+    /// sled's data file, to make a flush survive a power cut; see [`Trees::flush`].
+    file: Arc<File>,
 }
 
 impl Trees {
-    pub(super) fn open(db: sled::Db) -> Result<Trees, sled::Error> {
+    /// The trees of `db`, which sled opened in `dir`.
+    pub(super) fn open(db: sled::Db, dir: &Path) -> Result<Trees, sled::Error> {
+        // Written to by sled only; opened for writing because some systems refuse to
+        // sync a file opened for reading.
+        let file = File::options().write(true).open(dir.join(SLED_FILE))?;
         Ok(Trees {
             messages: db.open_tree("messages")?,
             db,
+            file: Arc::new(file),
         })
+    }
+
+    /// Flushes sled durably, as the log must before a segment of it is deleted. sled's
+    /// own flush only calls `sync_file_range` (like the `os` sync level), which a power
+    /// cut can undo, so sled's file is then synced with `fsync`.
+    pub(super) fn flush(&self) -> Result<(), sled::Error> {
+        self.db.flush()?;
+        self.file.sync_all()?;
+        Ok(())
     }
 }
 
 /// Replays what the log holds beyond sled's last flush (after a crash) and makes it
 /// durable in sled, so the segments can go.
 fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
-    let leftovers =
-        wal::Leftovers::find(dir).map_err(|source| log_error("opening the log", source))?;
+    let leftovers = wal::Leftovers::find(Arc::new(OsDisk), dir)
+        .map_err(|source| log_error("opening the log", source))?;
     let mut replayed = 0usize;
     // The largest value the log holds for each counter, written once at the end.
     let mut counters = [(META_LAST_ID, None), (META_COUNT, None)];
-    for path in leftovers.paths() {
-        let records =
-            wal::read_segment(path).map_err(|source| log_error("reading the log", source))?;
+    for records in leftovers.segments() {
+        let records = records.map_err(|source| log_error("reading the log", source))?;
         for entries in records {
             for (key, value) in entries {
                 match counters
@@ -171,7 +190,6 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
     }
     if replayed > 0 {
         trees
-            .db
             .flush()
             .map_err(sled_err("flushing the replayed log"))?;
         tracing::info!(batches = replayed, "replayed the write-ahead log");
@@ -290,12 +308,12 @@ mod tests {
         let last_id = messages.iter().map(|m| m.id).max().unwrap();
         entries.push((META_LAST_ID.to_vec(), last_id.to_be_bytes().to_vec()));
         entries.push((META_COUNT.to_vec(), count.to_be_bytes().to_vec()));
-        let mut log = wal::Leftovers::find(dir)
+        let mut log = wal::Leftovers::find(Arc::new(OsDisk), dir)
             .unwrap()
             .start(LOG_SEGMENT_BYTES)
             .unwrap();
         let logged = log.append(&entries).unwrap();
-        logged.segment.commit_length().unwrap();
+        logged.segment.sync_data().unwrap();
     }
 
     #[tokio::test]
@@ -314,9 +332,12 @@ mod tests {
             .unwrap();
         assert!(next.message.id > 2_000);
         // Replayed segments are gone once sled holds their contents.
-        assert_eq!(log_segments(dir.path()), 1);
+        assert!(!log_segments(dir.path()).contains(&0));
         store.close().await.unwrap();
-        assert_eq!(log_segments(dir.path()), 0, "a clean close leaves no log");
+        assert!(
+            log_segments(dir.path()).is_empty(),
+            "a clean close leaves no log"
+        );
     }
 
     #[tokio::test]

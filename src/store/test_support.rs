@@ -2,7 +2,9 @@
 //! store, counting log segments.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use super::log_file::OsDisk;
 use super::wal;
 use super::{NewMessage, PageQuery, Store};
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName};
@@ -20,6 +22,7 @@ pub(super) fn new_message(
     NewMessage {
         room: room(room_name),
         sender: SenderName::parse(sender).unwrap(),
+        user: None,
         text: MessageText::parse(text, 4000).unwrap(),
         client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
     }
@@ -57,12 +60,16 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
         id,
         room: room("r"),
         sender: SenderName::parse("ann").unwrap(),
+        user: None,
         text: MessageText::parse(text, 4000).unwrap(),
         ts: id / 1000,
         client_id: None,
     }
 }
 
-pub(super) fn log_segments(dir: &Path) -> usize {
-    wal::Leftovers::find(dir).unwrap().paths().count()
+/// The sequence numbers of the log segments in `dir`, oldest first.
+pub(super) fn log_segments(dir: &Path) -> Vec<u64> {
+    wal::Leftovers::find(Arc::new(OsDisk), dir)
+        .unwrap()
+        .sequences()
 }

@@ -3,37 +3,37 @@
 //! Why it exists: sled's `flush` hands each log write to sled's IO thread pool, which
 //! wakes every idle pool thread for every write. At tens of thousands of commits per
 //! second that wake-up storm alone took a third of the server's CPU. So every batch
-//! applied to sled is also appended here, and a commit is durable once this file is
-//! synced with `sync_file_range` (the call sled's own flush makes). Like sled's
-//! background flusher, the flusher also commits the file's length with `fdatasync` at
-//! most every [`FULL_SYNC_INTERVAL`], after answering, so that it delays nobody. sled
+//! applied to sled is also appended here, and the flusher syncs this file once per
+//! group commit, as the sync level says (`durability.rs`), before answering. sled
 //! itself is flushed only when a segment is retired; then the segment is deleted.
 //!
-//! A segment is `wal/<sequence, 16 hex digits>.log` holding records:
+//! A segment is `wal/<sequence, 16 hex digits>.log`, prepared zero-filled ahead of use
+//! (`segment.rs`), holding records from its start:
 //!
 //! `payload length u32 LE ‖ CRC-32 of payload u32 LE ‖ payload`, the payload being
 //! `(key length u32 LE ‖ key ‖ value length u32 LE ‖ value)*`.
 //!
 //! One record is one whole sled batch, and batches carry absolute values (ids, counters),
 //! so replaying records that sled already holds changes nothing. Reading a segment stops
-//! at the first record that is cut short, empty or fails its checksum: a write torn by a
-//! crash, which was therefore never acknowledged.
+//! at the first record that is empty (the zeros no record reached yet), cut short or
+//! fails its checksum (a write torn by a crash, which was therefore never
+//! acknowledged). A record that does not fit in what is left of the active segment goes
+//! to the next one.
+//!
+//! Every file operation goes through the traits of `log_file.rs`, so that a test can
+//! run the log on a disk that simulates power cuts.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+
+use super::log_file::LogDisk;
+use super::segment::{Broken, Segment, Spares, segment_sequence};
 
 /// The log's directory inside the data directory.
 const WAL_DIR: &str = "wal";
-const SEGMENT_SUFFIX: &str = ".log";
 /// Length and checksum in front of every record.
 const HEADER_BYTES: usize = 8;
-/// How often the flusher commits the log's length, matching sled's default
-/// `flush_every_ms`.
-const FULL_SYNC_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The key/value inserts of one record: one batch.
 pub(super) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -57,257 +57,168 @@ fn encode_record(entries: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
     out[4..HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// One segment file, shared by the writer that appends to it and the flusher that syncs
-/// it.
-pub(super) struct Segment {
-    path: PathBuf,
-    file: File,
-    broken: Arc<Broken>,
-}
-
-impl Segment {
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes everything appended so far to the disk. A failure breaks the log: after
-    /// a failed sync the kernel may have dropped the pages, so a record could be missing
-    /// on disk and replay would stop there, losing every later record even if it was
-    /// synced.
-    pub(super) fn sync(&self) -> io::Result<()> {
-        self.broken.note(sync_written_pages(&self.file))
-    }
-
-    /// Also commits the file's length, which `sync_file_range` does not: without it an
-    /// OS crash may cut the file back to its last committed length.
-    pub(super) fn commit_length(&self) -> io::Result<()> {
-        self.broken.note(self.file.sync_data())
-    }
-}
-
-/// Set once the log can no longer promise that replay sees every record; from then on
-/// every append fails, so nothing more is acknowledged until a restart recovers.
-#[derive(Default)]
-struct Broken(AtomicBool);
-
-impl Broken {
-    fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    /// Passes a sync's result through, breaking the log if it failed.
-    fn note(&self, synced: io::Result<()>) -> io::Result<()> {
-        if synced.is_err() {
-            self.set();
-        }
-        synced
-    }
-
-    fn check(&self) -> io::Result<()> {
-        if self.0.load(Ordering::SeqCst) {
-            return Err(io::Error::other(
-                "the write-ahead log failed earlier; restart parley to recover",
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn sync_written_pages(file: &File) -> io::Result<()> {
-    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-        | libc::SYNC_FILE_RANGE_WRITE
-        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-    match sync_file_range(file, flags) {
-        Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => file.sync_data(),
-        synced => synced,
-    }
-}
-
-/// Starts writing the dirty pages out without waiting, so that the disk works while the
-/// writer inserts the batch into sled; the flusher's sync then mostly finds them written.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File) -> io::Result<()> {
-    sync_file_range(file, libc::SYNC_FILE_RANGE_WRITE)
-}
-
-#[cfg(target_os = "linux")]
-fn sync_file_range(file: &File, flags: libc::c_uint) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: the descriptor belongs to `file`, which outlives the call; offset 0 with
-    // length 0 means "to the end of the file"; no memory is passed.
-    let result = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, flags) };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync_written_pages(file: &File) -> io::Result<()> {
-    file.sync_data()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File) -> io::Result<()> {
-    Ok(())
-}
-
-/// A record [`Wal::append`] wrote: the segment it is in, and the segment it filled.
+/// A record [`Wal::append`] wrote: the segment it is in, and the segments it closed.
 pub(super) struct LoggedRecord {
     /// The segment holding the record; syncing it makes the record durable.
     pub(super) segment: Arc<Segment>,
-    /// Set when this record filled its segment: once sled is flushed, the retired
-    /// segment is no longer needed and can be deleted.
-    pub(super) retired: Option<Arc<Segment>>,
+    /// Full segments the log moved on from to write this record. Once sled is flushed,
+    /// they are no longer needed and can be deleted.
+    pub(super) retired: Vec<Arc<Segment>>,
 }
 
 /// The appending end of the log. Owned by the store's writer thread.
 pub(super) struct Wal {
+    disk: Arc<dyn LogDisk>,
     dir: PathBuf,
-    segment_limit: u64,
-    next_sequence: u64,
     active: Arc<Segment>,
+    /// Where the next record goes in the active segment.
     active_len: u64,
+    /// Segments left since the last record written, to hand to the flusher with the
+    /// next one.
+    full: Vec<Arc<Segment>>,
     /// Reused for every record, so appending allocates nothing once warm.
     buffer: Vec<u8>,
     broken: Arc<Broken>,
+    spares: Spares,
 }
 
 /// Segments a previous run left behind, oldest first, to replay before starting.
 pub(super) struct Leftovers {
+    disk: Arc<dyn LogDisk>,
     dir: PathBuf,
     segments: Vec<(u64, PathBuf)>,
 }
 
 impl Leftovers {
     /// Finds the segments in `data_dir`, creating the log directory if needed.
-    pub(super) fn find(data_dir: &Path) -> io::Result<Leftovers> {
+    pub(super) fn find(disk: Arc<dyn LogDisk>, data_dir: &Path) -> io::Result<Leftovers> {
         let dir = data_dir.join(WAL_DIR);
-        std::fs::create_dir_all(&dir)?;
-        let segments = list_segments(&dir)?;
-        Ok(Leftovers { dir, segments })
+        disk.create_dir_all(&dir)?;
+        // The log's own name must survive a crash as much as the segments in it.
+        disk.sync_dir(data_dir)?;
+        let segments = list_segments(&*disk, &dir)?;
+        Ok(Leftovers {
+            disk,
+            dir,
+            segments,
+        })
     }
 
-    pub(super) fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.segments.iter().map(|(_, path)| path.as_path())
+    /// The intact records of each segment, oldest segment first, read one at a time.
+    pub(super) fn segments(&self) -> impl Iterator<Item = io::Result<Vec<Entries>>> + '_ {
+        self.segments
+            .iter()
+            .map(|(_, path)| read_segment(&*self.disk, path))
+    }
+
+    #[cfg(test)]
+    pub(super) fn sequences(&self) -> Vec<u64> {
+        self.segments
+            .iter()
+            .map(|(sequence, _)| *sequence)
+            .collect()
     }
 
     /// Deletes the replayed segments (sled must hold their contents durably by now) and
-    /// starts a fresh one after them.
+    /// starts a fresh log after them, with segments of at most `segment_limit` bytes.
     pub(super) fn start(self, segment_limit: u64) -> io::Result<Wal> {
         for (_, path) in &self.segments {
-            std::fs::remove_file(path)?;
+            self.disk.remove(path)?;
         }
         let next_sequence = self.segments.last().map_or(0, |(sequence, _)| sequence + 1);
         let broken = Arc::new(Broken::default());
-        let active = create_segment(&self.dir, next_sequence, &broken)?;
-        Ok(Wal {
-            dir: self.dir,
+        let spares = Spares::start(
+            Arc::clone(&self.disk),
+            self.dir.clone(),
+            next_sequence,
             segment_limit,
-            next_sequence: next_sequence + 1,
+            Arc::clone(&broken),
+        )?;
+        let active = spares.take()?;
+        Ok(Wal {
+            disk: self.disk,
+            dir: self.dir,
             active,
             active_len: 0,
+            full: Vec::new(),
             buffer: Vec::new(),
             broken,
+            spares,
         })
     }
 }
 
 /// The segments in the log directory, oldest first.
-fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let mut segments = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let sequence = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .and_then(|name| name.strip_suffix(SEGMENT_SUFFIX))
-            .and_then(|stem| u64::from_str_radix(stem, 16).ok());
-        if let Some(sequence) = sequence {
-            segments.push((sequence, path));
-        }
-    }
+fn list_segments(disk: &dyn LogDisk, dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut segments: Vec<(u64, PathBuf)> = disk
+        .list(dir)?
+        .into_iter()
+        .filter_map(|path| Some((segment_sequence(&path)?, path)))
+        .collect();
     segments.sort();
     Ok(segments)
 }
 
-fn create_segment(dir: &Path, sequence: u64, broken: &Arc<Broken>) -> io::Result<Arc<Segment>> {
-    let path = dir.join(format!("{sequence:016x}{SEGMENT_SUFFIX}"));
-    let file = OpenOptions::new()
-        .create_new(true)
-        .append(true)
-        .open(&path)?;
-    // The new name must survive a crash too, or its records would be lost with it.
-    File::open(dir)?.sync_all()?;
-    Ok(Arc::new(Segment {
-        path,
-        file,
-        broken: Arc::clone(broken),
-    }))
-}
-
 impl Wal {
     /// Writes a record to the active segment (into the page cache; the flusher syncs
-    /// it) and moves to a new segment when this one is full.
+    /// it), first moving to the next segment if the record does not fit in this one.
     pub(super) fn append(&mut self, entries: &[(Vec<u8>, Vec<u8>)]) -> io::Result<LoggedRecord> {
         self.broken.check()?;
         encode_record(entries, &mut self.buffer);
-        if let Err(error) = (&self.active.file).write_all(&self.buffer) {
+        let len = self.buffer.len() as u64;
+        // A record larger than a whole segment goes alone into one, growing it.
+        if self.active_len > 0 && self.active_len + len > self.active.capacity {
+            self.rotate();
+        }
+        if let Err(error) = self.active.file.write_at(self.active_len, &self.buffer) {
             // A partly written record would end replay of this segment early, hiding
-            // the records appended after it: cut it off, or stop logging at all.
+            // the records appended after it: cut it off (the rest of the segment then
+            // grows as it is written), or stop logging at all.
             if self.active.file.set_len(self.active_len).is_err() {
                 self.broken.set();
             }
             return Err(error);
         }
-        self.active_len += self.buffer.len() as u64;
-        if let Err(error) = start_writeback(&self.active.file) {
+        self.active_len += len;
+        if let Err(error) = self.active.file.start_writeback() {
             // Only an early start was lost; the flusher's sync reports real trouble.
             tracing::debug!(%error, "cannot start writing the log out early");
         }
-        let segment = Arc::clone(&self.active);
-        let retired = if self.active_len < self.segment_limit {
-            None
-        } else {
-            self.rotate()
-        };
-        Ok(LoggedRecord { segment, retired })
+        Ok(LoggedRecord {
+            segment: Arc::clone(&self.active),
+            retired: std::mem::take(&mut self.full),
+        })
     }
 
-    /// Moves to a new segment and returns the full one. The record that filled it is
-    /// written either way, so a failure here only lets the full segment grow; the next
-    /// append tries again.
-    fn rotate(&mut self) -> Option<Arc<Segment>> {
-        // Never retried under the same name: a failure may have left the file behind.
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        match create_segment(&self.dir, sequence, &self.broken) {
+    /// Moves to the prepared next segment. If there is none, the full one grows instead
+    /// (slower to sync, as its size changes) and the next append tries again.
+    fn rotate(&mut self) {
+        match self.spares.take() {
             Ok(next) => {
                 self.active_len = 0;
-                Some(std::mem::replace(&mut self.active, next))
+                self.full.push(std::mem::replace(&mut self.active, next));
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot start a new log segment; the full one keeps growing");
-                None
             }
         }
     }
 
     /// Deletes every segment; only after sled was flushed with everything they hold.
     pub(super) fn remove_all(self) -> io::Result<()> {
+        // Stops the preparing thread first, so that no new segment appears meanwhile.
+        drop(self.spares);
         drop(self.active);
-        for (_, path) in list_segments(&self.dir)? {
-            std::fs::remove_file(path)?;
+        for (_, path) in list_segments(&*self.disk, &self.dir)? {
+            self.disk.remove(&path)?;
         }
         Ok(())
     }
 }
 
 /// Reads the intact records of one segment, in order.
-pub(super) fn read_segment(path: &Path) -> io::Result<Vec<Entries>> {
-    let bytes = std::fs::read(path)?;
+fn read_segment(disk: &dyn LogDisk, path: &Path) -> io::Result<Vec<Entries>> {
+    let bytes = disk.read(path)?;
     let mut records = Vec::new();
     let mut rest = bytes.as_slice();
     while let Some((payload, after)) = next_record(rest) {
@@ -317,10 +228,15 @@ pub(super) fn read_segment(path: &Path) -> io::Result<Vec<Entries>> {
         }
         rest = after;
     }
-    if !rest.is_empty() {
+    // Zeros are the prepared space no record reached yet; anything else is a torn write.
+    let torn = rest
+        .iter()
+        .rposition(|&byte| byte != 0)
+        .map_or(0, |last| last + 1);
+    if torn > 0 {
         tracing::warn!(
             segment = %path.display(),
-            ignored_bytes = rest.len(),
+            ignored_bytes = torn,
             "the log ends in a torn write; it was never acknowledged"
         );
     }
@@ -356,33 +272,18 @@ fn take_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((part, &bytes[4 + len..]))
 }
 
-/// Tracks when the flusher last committed a segment's metadata.
-pub(super) struct SyncClock {
-    last_full: Instant,
-}
-
-impl Default for SyncClock {
-    fn default() -> SyncClock {
-        SyncClock {
-            last_full: Instant::now(),
-        }
-    }
-}
-
-impl SyncClock {
-    /// Whether the next sync should be a full one, and if so, notes that it happens now.
-    pub(super) fn full_sync_due(&mut self) -> bool {
-        let due = self.last_full.elapsed() >= FULL_SYNC_INTERVAL;
-        if due {
-            self.last_full = Instant::now();
-        }
-        due
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::log_file::OsDisk;
     use super::*;
+
+    fn find(dir: &Path) -> Leftovers {
+        Leftovers::find(Arc::new(OsDisk), dir).unwrap()
+    }
+
+    fn read(path: &Path) -> Vec<Entries> {
+        read_segment(&OsDisk, path).unwrap()
+    }
 
     fn owned(entries: &[(&str, &str)]) -> Entries {
         entries
@@ -391,21 +292,35 @@ mod tests {
             .collect()
     }
 
+    fn encoded_len(entries: &Entries) -> usize {
+        let mut out = Vec::new();
+        encode_record(entries, &mut out);
+        out.len()
+    }
+
     #[test]
     fn records_read_back_in_order_across_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(64).unwrap();
+        let mut wal = find(dir.path()).start(64).unwrap();
         let first = wal.append(&owned(&[("a", "1"), ("b", "2")])).unwrap();
-        assert!(first.retired.is_none());
+        assert!(first.retired.is_empty());
+        // 77 bytes: more than the 36 left, so the log moves on first, and the record
+        // grows the next segment past its 64 bytes.
         let second = wal.append(&owned(&[("c", &"x".repeat(60))])).unwrap();
-        let retired = second.retired.expect("the second record fills 64 bytes");
-        assert_eq!(retired.path(), first.segment.path());
-        wal.append(&owned(&[("d", "4")])).unwrap();
+        assert_eq!(second.retired.len(), 1);
+        assert_eq!(second.retired[0].path(), first.segment.path());
+        assert_ne!(second.segment.path(), first.segment.path());
+        let third = wal.append(&owned(&[("d", "4")])).unwrap();
+        assert_eq!(third.retired[0].path(), second.segment.path());
+        // Dropping the log stops the preparing thread and removes its unused segment:
+        // what is left is what a crash would leave.
+        drop((first, second, third, wal));
 
-        let leftovers = Leftovers::find(dir.path()).unwrap();
+        let leftovers = find(dir.path());
+        assert_eq!(leftovers.sequences(), [0, 1, 2]);
         let read: Vec<Entries> = leftovers
-            .paths()
-            .flat_map(|path| read_segment(path).unwrap())
+            .segments()
+            .flat_map(|records| records.unwrap())
             .collect();
         assert_eq!(
             read,
@@ -417,70 +332,51 @@ mod tests {
         );
         // Starting again removes what was replayed and continues the numbering.
         let wal = leftovers.start(64).unwrap();
-        assert_eq!(Leftovers::find(dir.path()).unwrap().paths().count(), 1);
-        assert!(wal.active.path().ends_with("0000000000000002.log"));
+        assert!(wal.active.path().ends_with("0000000000000003.log"));
         wal.remove_all().unwrap();
-        assert_eq!(Leftovers::find(dir.path()).unwrap().paths().count(), 0);
+        assert!(find(dir.path()).sequences().is_empty());
     }
 
     #[test]
     fn a_torn_or_damaged_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(1 << 20).unwrap();
-        let appended = wal.append(&owned(&[("kept", "yes")])).unwrap();
+        let mut wal = find(dir.path()).start(1 << 20).unwrap();
+        let kept = owned(&[("kept", "yes")]);
+        let torn = owned(&[("torn", "no")]);
+        let appended = wal.append(&kept).unwrap();
+        wal.append(&torn).unwrap();
         let path = appended.segment.path().to_owned();
-        let first_len = std::fs::read(&path).unwrap().len();
-        wal.append(&owned(&[("torn", "no")])).unwrap();
         let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 1 << 20, "the segment was prepared whole");
+        assert_eq!(read(&path), vec![kept.clone(), torn.clone()]);
+        let end = encoded_len(&kept) + encoded_len(&torn);
 
-        // Cut inside the second record.
-        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        // The second record cut short: its last bytes never reached the disk.
+        let mut cut = bytes.clone();
+        cut[end - 3..end].fill(0);
+        std::fs::write(&path, &cut).unwrap();
+        assert_eq!(read(&path), vec![kept.clone()]);
 
         // A flipped byte fails the checksum.
         let mut damaged = bytes.clone();
-        let last = damaged.len() - 1;
-        damaged[last] ^= 0xff;
+        damaged[end - 1] ^= 0xff;
         std::fs::write(&path, &damaged).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        assert_eq!(read(&path), vec![kept.clone()]);
 
-        // Zeros (space a crash left unwritten) end the log too.
-        let mut zeroed = bytes[..first_len].to_vec();
-        zeroed.resize(bytes.len() + 16, 0);
-        std::fs::write(&path, &zeroed).unwrap();
-        assert_eq!(
-            read_segment(&path).unwrap(),
-            vec![owned(&[("kept", "yes")])]
-        );
+        // A file that ends inside a record.
+        std::fs::write(&path, &bytes[..end - 3]).unwrap();
+        assert_eq!(read(&path), vec![kept]);
     }
 
     #[test]
     fn after_a_failed_sync_nothing_more_is_logged() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Leftovers::find(dir.path()).unwrap().start(1 << 20).unwrap();
+        let mut wal = find(dir.path()).start(1 << 20).unwrap();
         let appended = wal.append(&owned(&[("a", "1")])).unwrap();
         // What a failing sync does to the shared flag.
-        appended.segment.broken.set();
+        appended.segment.break_log();
         let refused = wal.append(&owned(&[("b", "2")])).err().unwrap();
         assert!(refused.to_string().contains("restart"), "{refused}");
-        assert_eq!(
-            read_segment(appended.segment.path()).unwrap(),
-            vec![owned(&[("a", "1")])]
-        );
-    }
-
-    #[test]
-    fn full_syncs_are_spaced_out() {
-        let mut clock = SyncClock::default();
-        assert!(!clock.full_sync_due());
-        clock.last_full = Instant::now() - FULL_SYNC_INTERVAL;
-        assert!(clock.full_sync_due());
-        assert!(!clock.full_sync_due());
+        assert_eq!(read(appended.segment.path()), vec![owned(&[("a", "1")])]);
     }
 }

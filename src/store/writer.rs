@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::codec::{
     META_COUNT, META_LAST_ID, decode_entry, decode_u64, dedupe_key, encode_value, message_key,
 };
+use super::durability::{GroupSync, SyncLevel};
 use super::error::{StoreError, WriteFailure, corrupt, sled_err};
 use super::flusher::{self, Applied};
 use super::open::Trees;
@@ -112,6 +113,7 @@ pub(super) type WriterThread = JoinHandle<Result<(), sled::Error>>;
 pub(super) fn start(
     trees: Trees,
     wal: wal::Wal,
+    sync: SyncLevel,
     shared: Arc<Shared>,
     last_id: u64,
     count: u64,
@@ -119,6 +121,7 @@ pub(super) fn start(
     let writer = Writer {
         trees,
         wal,
+        sync,
         shared,
         last_id,
         count,
@@ -134,6 +137,7 @@ pub(super) fn start(
 struct Writer {
     trees: Trees,
     wal: wal::Wal,
+    sync: SyncLevel,
     shared: Arc<Shared>,
     /// The highest id given out, so the next one is larger even if the clock goes back.
     last_id: u64,
@@ -151,8 +155,13 @@ impl Writer {
     /// never stalls on a sync.
     fn run(mut self, mut requests: mpsc::Receiver<Command>) -> Result<(), sled::Error> {
         let (applied_sender, applied) = std::sync::mpsc::sync_channel(APPLIED_AHEAD);
-        let flusher = flusher::spawn(self.trees.db.clone(), Arc::clone(&self.shared), applied)
-            .map_err(sled::Error::Io)?;
+        let flusher = flusher::spawn(
+            self.trees.clone(),
+            Arc::clone(&self.shared),
+            GroupSync::new(self.sync),
+            applied,
+        )
+        .map_err(sled::Error::Io)?;
         // `blocking_recv` keeps returning queued commands after the store dropped its
         // sender, so everything accepted is still written before the thread ends.
         while let Some(first) = requests.blocking_recv() {
@@ -166,8 +175,8 @@ impl Writer {
             let batch = self.commit(commands);
             if let Err(std::sync::mpsc::SendError(batch)) = applied_sender.send(batch) {
                 // Only if the flusher died; its waiters still deserve an answer.
-                let mut clock = wal::SyncClock::default();
-                flusher::complete(&self.trees.db, &self.shared, &mut clock, vec![batch]);
+                let mut sync = GroupSync::new(self.sync);
+                flusher::finish(&self.trees, &self.shared, &mut sync, vec![batch]);
             }
         }
         drop(applied_sender);
@@ -258,10 +267,14 @@ impl Writer {
         pending: &mut Pending,
         request: NewMessage,
     ) -> Result<Appended, StoreError> {
-        let dedupe_key = request
-            .client_id
-            .as_ref()
-            .map(|client_id| dedupe_key(&request.room, &request.sender, client_id));
+        let dedupe_key = request.client_id.as_ref().map(|client_id| {
+            dedupe_key(
+                &request.room,
+                &request.sender,
+                request.user.as_ref(),
+                client_id,
+            )
+        });
         if let Some(dedupe_key) = &dedupe_key {
             if let Some(first) = pending.dedupe_hits.get(dedupe_key) {
                 return Ok(Appended {
@@ -281,6 +294,7 @@ impl Writer {
             id,
             room: request.room,
             sender: request.sender,
+            user: request.user,
             text: request.text,
             ts: id / 1000,
             client_id: request.client_id,
@@ -341,7 +355,12 @@ impl Writer {
             // as it would have live.
             let dedupe_key = match &message.client_id {
                 Some(client_id) => {
-                    let dedupe_key = dedupe_key(&message.room, &message.sender, client_id);
+                    let dedupe_key = dedupe_key(
+                        &message.room,
+                        &message.sender,
+                        message.user.as_ref(),
+                        client_id,
+                    );
                     let taken = pending.dedupe_hits.contains_key(&dedupe_key)
                         || dedupe_keys.contains(&dedupe_key)
                         || self
@@ -386,17 +405,19 @@ mod tests {
 
     use super::*;
     use crate::store::LOG_SEGMENT_BYTES;
+    use crate::store::log_file::OsDisk;
     use crate::store::test_support::new_message;
 
     /// A writer over a fresh database, driven directly so that a test can decide exactly
     /// which requests share one group commit.
     fn bare_writer(dir: &Path) -> Writer {
         Writer {
-            trees: Trees::open(sled::open(dir).unwrap()).unwrap(),
-            wal: wal::Leftovers::find(dir)
+            trees: Trees::open(sled::open(dir).unwrap(), dir).unwrap(),
+            wal: wal::Leftovers::find(Arc::new(OsDisk), dir)
                 .unwrap()
                 .start(LOG_SEGMENT_BYTES)
                 .unwrap(),
+            sync: SyncLevel::Full,
             shared: Arc::new(Shared::default()),
             last_id: 0,
             count: 0,
@@ -406,8 +427,8 @@ mod tests {
     /// What the writer and flusher threads do for one batch.
     fn commit_durably(writer: &mut Writer, commands: Vec<Command>) {
         let applied = writer.commit(commands);
-        let mut clock = wal::SyncClock::default();
-        flusher::complete(&writer.trees.db, &writer.shared, &mut clock, vec![applied]);
+        let mut sync = GroupSync::new(writer.sync);
+        flusher::finish(&writer.trees, &writer.shared, &mut sync, vec![applied]);
     }
 
     fn append_command(
@@ -452,7 +473,7 @@ mod tests {
         let mut key = b"r\0".to_vec();
         key.extend_from_slice(&message.id.to_be_bytes());
         let value = writer.trees.messages.get(&key).unwrap().unwrap();
-        assert_eq!(value[0], 1);
+        assert_eq!(value[0], 2);
         assert_eq!(decode_entry(&key, &value).unwrap(), message);
 
         let id = writer

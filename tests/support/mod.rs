@@ -29,6 +29,8 @@ const CLIENT_DEADLINE: Duration = Duration::from_secs(240);
 pub struct ServerProcess {
     child: Child,
     pub url: String,
+    /// What it prints on stdout after its "listening on" line.
+    stdout: Receiver<String>,
 }
 
 impl ServerProcess {
@@ -56,9 +58,13 @@ impl ServerProcess {
                     if let Some(address) = line.split("listening on ").nth(1) {
                         let url =
                             format!("http://{}", address.trim().trim_start_matches("http://"));
-                        // Keep draining stdout so the server never blocks on a full pipe.
-                        std::thread::spawn(move || for _ in lines {});
-                        return Ok(ServerProcess { child, url });
+                        // The channel's thread keeps draining stdout, so the server never
+                        // blocks on a full pipe.
+                        return Ok(ServerProcess {
+                            child,
+                            url,
+                            stdout: lines,
+                        });
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -76,6 +82,19 @@ impl ServerProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits for a line on stdout that starts with `prefix` and returns it.
+    pub fn stdout_line(&self, prefix: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no {prefix:?} line on stdout within {within:?}"),
+            }
+        }
     }
 
     /// Asserts the process is still running.
@@ -125,20 +144,43 @@ pub fn parley_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_parley"))
 }
 
+/// The flags of a test server. Unless the test chooses `--auth`, it is `open`: the
+/// tests written before accounts talk to Parley the way that mode keeps working.
 fn parley_args<'a>(listen: &'a str, data_dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let dir = data_dir.to_str().expect("temporary paths are UTF-8");
     let mut args = vec!["--listen", listen, "--data-dir", dir];
+    if !extra.contains(&"--auth") {
+        args.extend_from_slice(&["--auth", "open"]);
+    }
     args.extend_from_slice(extra);
     args
 }
 
 /// Starts `parley` on a free port of 127.0.0.1 with its data in `data_dir`, plus any
-/// extra flags.
+/// extra flags (`--auth open` unless they say otherwise).
 pub fn start_parley(data_dir: &Path, extra: &[&str]) -> ServerProcess {
     ServerProcess::start(
         &parley_binary(),
         &parley_args("127.0.0.1:0", data_dir, extra),
     )
+}
+
+/// Runs a `parley` command (not the server) to its end with `stdin` as its input.
+pub fn run_parley(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(parley_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("parley runs");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("parley ends")
 }
 
 /// Starts `parley` again at the address of `url`, the one its clients reconnect to.
