@@ -128,8 +128,11 @@ function renderMessage(msg) {
     state.pending.delete(msg.client_id);
     li.remove();
     li.querySelector('.msg__bubble').textContent = String(msg.text);
+    // The row becomes the server's copy, author included.
     li.querySelector('.msg__sender').textContent = msg.sender;
     li.dataset.sender = msg.sender;
+    if (typeof msg.user === 'string') li.dataset.user = msg.user;
+    else delete li.dataset.user;
   } else {
     li = buildMessage(msg.sender, String(msg.text), msg.user);
   }
