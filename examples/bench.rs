@@ -3,13 +3,17 @@
 //! server on this machine and give it the server's PID to read its CPU and memory.
 //!
 //! ```sh
-//! parley --listen 127.0.0.1:5000 --data-dir /tmp/bench-data --rate-limit 0 &
+//! parley --listen 127.0.0.1:5000 --data-dir /tmp/bench-data --rate-limit 0 --auth open &
 //! cargo run --release --example bench -- fanout  --url http://127.0.0.1:5000 --server-pid $!
 //! cargo run --release --example bench -- idle    --conns 5000 --server-pid $!
 //! cargo run --release --example bench -- durable --window 32 --server-pid $!
 //! cargo run --release --example bench -- polling --rooms 20 --members 10 --server-pid $!
 //! cargo run --release --example bench -- history --fill 100000 --server-pid $!
 //! ```
+//!
+//! A server in accounts mode (the default) needs a token for its clients:
+//! `parley user add bench --password-stdin --data-dir DIR`, then
+//! `parley token create bench --name bench --data-dir DIR`, and `--token TOKEN` here.
 //!
 //! It speaks raw Engine.IO v4 / Socket.IO v5 text packets, over WebSocket or over
 //! HTTP/1.1 long-polling (one keep-alive connection for GETs and one for POSTs per
@@ -60,6 +64,10 @@ struct Cli {
     /// PID of the server, for its CPU time and RSS.
     #[arg(long, global = true)]
     server_pid: Option<u32>,
+    /// API token every client connects with (`auth: {token}`), for a server in
+    /// accounts mode; without it the clients connect as to `--auth open`.
+    #[arg(long, global = true)]
+    token: Option<String>,
     /// Runtime worker threads of this benchmark.
     #[arg(long, global = true, default_value_t = 1)]
     threads: usize,
@@ -171,7 +179,7 @@ struct GenOpts {
 
 fn main() -> Result<(), String> {
     let cli = Cli::parse();
-    let target = Target::parse(&cli.url)?;
+    let target = Target::parse(&cli.url, cli.token.as_deref())?;
     let probe = Probe(cli.server_pid);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))
@@ -192,11 +200,15 @@ fn main() -> Result<(), String> {
 
 // ---------------------------------------------------------------- target and probes
 
-/// The server's `127.0.0.1:PORT`.
-struct Target(String);
+/// The server's `127.0.0.1:PORT`, and the CONNECT packet its clients send.
+#[derive(Clone)]
+struct Target {
+    authority: String,
+    connect: String,
+}
 
 impl Target {
-    fn parse(url: &str) -> Result<Target, String> {
+    fn parse(url: &str, token: Option<&str>) -> Result<Target, String> {
         let rest = url.strip_prefix("http://").unwrap_or(url);
         let authority = rest.split('/').next().unwrap_or("");
         let port = authority
@@ -204,11 +216,21 @@ impl Target {
             .ok_or_else(|| format!("--url must be http://127.0.0.1:PORT, not {url}"))?;
         port.parse::<u16>()
             .map_err(|_| format!("bad port in {url}"))?;
-        Ok(Target(authority.to_owned()))
+        let connect = match token {
+            Some(token) => format!("40{}", json!({ "token": token })),
+            None => "40".to_owned(),
+        };
+        Ok(Target {
+            authority: authority.to_owned(),
+            connect,
+        })
     }
 
     fn ws_url(&self) -> String {
-        format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.0)
+        format!(
+            "ws://{}/socket.io/?EIO=4&transport=websocket",
+            self.authority
+        )
     }
 }
 
@@ -488,7 +510,7 @@ impl Client {
             Transport::WebSocket => Client::open_ws(target).await?,
             Transport::Polling => Client::open_polling(target).await?,
         };
-        client.send("40".into());
+        client.send(target.connect.clone());
         client.wait_for(|p| p.starts_with("40")).await?;
         Ok(client)
     }
@@ -509,7 +531,7 @@ impl Client {
     }
 
     async fn open_polling(target: &Target) -> Result<Client, String> {
-        let mut get = HttpConn::connect(&target.0).await?;
+        let mut get = HttpConn::connect(&target.authority).await?;
         let (status, body) = get
             .request("GET", "/socket.io/?EIO=4&transport=polling", "")
             .await?;
@@ -519,7 +541,7 @@ impl Client {
             .ok_or_else(|| format!("bad handshake ({status}): {body}"))?;
         let sid = open["sid"].as_str().ok_or("handshake without sid")?;
         let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-        let post = HttpConn::connect(&target.0).await?;
+        let post = HttpConn::connect(&target.authority).await?;
         let (out, queue) = mpsc::unbounded_channel();
         tokio::spawn(poll_writer(post, path.clone(), queue));
         Ok(Client {
@@ -626,7 +648,7 @@ async fn open_many(
         .iter()
         .map(|room| {
             let gate = gate.clone();
-            let target = Target(target.0.clone());
+            let target = target.clone();
             let room = room.clone();
             tokio::spawn(async move {
                 let _permit = gate.acquire().await.map_err(|e| e.to_string())?;

@@ -73,11 +73,21 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         let store = store.clone();
         Arc::new(tokio::task::spawn_blocking(move || Accounts::open(&store)).await??)
     };
-    let chat = Chat::new(store.clone(), config.chat.clone());
+    let signing_in = (config.auth == AuthMode::Accounts).then(|| accounts.clone());
+    let chat = Chat::new(store.clone(), config.chat.clone(), signing_in);
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");
     };
+    let revoking = Arc::downgrade(&chat);
+    let sockets = namespace.clone();
+    // Weak: the accounts outlive nothing here, but a strong Chat inside them would make
+    // a cycle (Chat holds the accounts).
+    accounts.set_revocation_listener(Arc::new(move |revocation| {
+        if let Some(chat) = revoking.upgrade() {
+            chat.disconnect_revoked(&sockets, revocation);
+        }
+    }));
     let engine = Engine::new(config.engine.clone(), io);
     let app = Arc::new(App {
         engine: engine.clone(),

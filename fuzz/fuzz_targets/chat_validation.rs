@@ -38,7 +38,7 @@ fn chat(max_text_chars: usize) -> &'static Arc<Chat> {
                     max_text_chars,
                     ..ChatLimits::default()
                 };
-                Chat::new(store.clone(), limits)
+                Chat::new(store.clone(), limits, None)
             })
             .collect()
     });

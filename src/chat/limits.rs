@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use crate::accounts::Identity;
 use crate::model::DEFAULT_MAX_TEXT_CHARS;
 
 /// What one client may do.
@@ -55,15 +56,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// What the chat keeps per socket (in [`crate::socketio::Socket::state`]).
 pub(super) struct Connection {
+    /// Who connected, in accounts mode; None in open mode.
+    pub(super) identity: Option<Identity>,
     /// None when there is no rate limit.
     bucket: Option<Mutex<TokenBucket>>,
     in_flight: AtomicUsize,
 }
 
 impl Connection {
-    pub(super) fn new(rate: Option<(u32, u32)>) -> Arc<Connection> {
+    pub(super) fn new(rate: Option<(u32, u32)>, identity: Option<Identity>) -> Arc<Connection> {
         let now = Instant::now();
         Arc::new(Connection {
+            identity,
             bucket: rate
                 .map(|(per_second, burst)| Mutex::new(TokenBucket::new(per_second, burst, now))),
             in_flight: AtomicUsize::new(0),
@@ -266,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_connection_has_at_most_max_sends_waiting() {
-        let connection = Connection::new(None);
+        let connection = Connection::new(None, None);
         let first = connection.begin_send(2).unwrap();
         let _second = connection.begin_send(2).unwrap();
         assert!(connection.begin_send(2).is_none());

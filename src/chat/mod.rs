@@ -24,14 +24,17 @@ pub use error::{ChatError, ChatStats, Refusal};
 pub use limits::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 pub use request::{DEFAULT_PAGE, Fields, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
 
+use crate::accounts::{Accounts, Revocation};
 use crate::error::ErrorCode;
 use crate::model::{Message, RoomName};
-use crate::socketio::{AckResponder, Args, EncodedArg, Namespace, Socket};
+use crate::socketio::{AckResponder, Args, ConnectRefusal, EncodedArg, Namespace, Socket};
 use crate::store::{Appended, NewMessage, Store};
 use limits::{Admission, ClientBuckets, Connection};
 
 pub struct Chat {
     store: Arc<Store>,
+    /// Who may connect, in accounts mode; None in open mode.
+    accounts: Option<Arc<Accounts>>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -39,9 +42,15 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(store: Arc<Store>, limits: ChatLimits) -> Arc<Chat> {
+    /// The chat on `store`; sockets must sign in when `accounts` is given.
+    pub fn new(
+        store: Arc<Store>,
+        limits: ChatLimits,
+        accounts: Option<Arc<Accounts>>,
+    ) -> Arc<Chat> {
         Arc::new(Chat {
             store,
+            accounts,
             limits,
             stats: ChatStats::default(),
             http_clients: ClientBuckets::default(),
@@ -136,8 +145,52 @@ impl Chat {
     /// The chat's state of a socket, created on its first event.
     fn connection<'s>(&self, socket: &'s Socket) -> Result<&'s Arc<Connection>, ChatError> {
         socket
-            .state(|| Connection::new(self.limits.rate))
+            .state(|| Connection::new(self.limits.rate, None))
             .ok_or(ChatError::Internal("a socket holds another layer's state"))
+    }
+
+    /// Decides a socket's CONNECT: in accounts mode it must bring an API token
+    /// (`auth: {token}`) or a session cookie on its handshake request.
+    fn authorize(&self, socket: &Socket, auth: &Value) -> Result<(), ConnectRefusal> {
+        let identity = match &self.accounts {
+            None => None,
+            Some(accounts) => {
+                let token = auth.get("token").and_then(Value::as_str);
+                let identity = match token {
+                    Some(token) => accounts.authenticate_token(token),
+                    None => socket
+                        .cookie()
+                        .and_then(|cookie| accounts.authenticate_cookie(cookie)),
+                };
+                Some(identity.ok_or_else(|| ConnectRefusal {
+                    message: ErrorCode::Unauthorized.as_str().to_owned(),
+                })?)
+            }
+        };
+        socket.state(|| Connection::new(self.limits.rate, identity));
+        Ok(())
+    }
+
+    /// Disconnects the sockets that came in through a credential that no longer
+    /// works (signed out, revoked) or belong to a deactivated user.
+    pub fn disconnect_revoked(&self, namespace: &Namespace, revocation: &Revocation) {
+        for socket in namespace.sockets() {
+            let revoked = self
+                .connection(&socket)
+                .ok()
+                .and_then(|connection| connection.identity.as_ref())
+                .is_some_and(|identity| match revocation {
+                    Revocation::Credential(key) => identity.credential == *key,
+                    Revocation::User(username) => identity.username == *username,
+                });
+            if revoked {
+                tracing::debug!(
+                    socket = socket.id(),
+                    "disconnecting a socket whose credential was revoked"
+                );
+                socket.disconnect();
+            }
+        }
     }
 
     /// Joins a room unless that would put the socket in too many.

@@ -233,7 +233,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(crate::store::Store::open(dir.path()).unwrap());
-        let chat = Chat::new(store, crate::chat::ChatLimits::default());
+        let chat = Chat::new(store, crate::chat::ChatLimits::default(), None);
         let author = Identity {
             username: Username::parse("ann").unwrap(),
             name: DisplayName::parse("Ann Lee").unwrap(),

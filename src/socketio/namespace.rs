@@ -110,6 +110,11 @@ impl Namespace {
         read(&self.sockets).get(id).cloned()
     }
 
+    /// The sockets connected now (a copy: they may leave while the caller looks).
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        read(&self.sockets).values().cloned().collect()
+    }
+
     pub fn socket_count(&self) -> usize {
         read(&self.sockets).len()
     }

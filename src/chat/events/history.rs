@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{ChatEvent, Reply};
+use crate::accounts::Identity;
 use crate::chat::{Chat, ChatError, HistoryRequest};
 use crate::socketio::{Args, Socket};
 
@@ -14,7 +15,11 @@ pub(super) struct History(HistoryRequest);
 impl ChatEvent for History {
     const NAME: &'static str = "history";
 
-    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+    fn parse(
+        chat: &Chat,
+        _author: Option<&Identity>,
+        payload: Option<&Value>,
+    ) -> Result<Self, ChatError> {
         chat.parse_history(payload, None).map(History)
     }
 

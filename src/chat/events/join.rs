@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{ChatEvent, Reply};
+use crate::accounts::Identity;
 use crate::chat::{Chat, ChatError, HistoryRequest};
 use crate::model::RoomName;
 use crate::socketio::{Args, Socket};
@@ -18,7 +19,11 @@ impl ChatEvent for Join {
 
     // Parsed as a history request, so a join with a malformed cursor or limit is
     // refused the same way a history request is.
-    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+    fn parse(
+        chat: &Chat,
+        _author: Option<&Identity>,
+        payload: Option<&Value>,
+    ) -> Result<Self, ChatError> {
         let request = chat.parse_history(payload, None)?;
         Ok(Join { room: request.room })
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{ChatEvent, Reply};
+use crate::accounts::Identity;
 use crate::chat::request::Fields;
 use crate::chat::{Chat, ChatError};
 use crate::model::RoomName;
@@ -17,7 +18,11 @@ pub(super) struct Leave {
 impl ChatEvent for Leave {
     const NAME: &'static str = "leave";
 
-    fn parse(_chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
+    fn parse(
+        _chat: &Chat,
+        _author: Option<&Identity>,
+        payload: Option<&Value>,
+    ) -> Result<Self, ChatError> {
         Ok(Leave {
             room: Fields::of(payload)?.room()?,
         })

@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::limits::Admission;
+use super::limits::{Admission, Connection};
 use super::{Chat, ChatError, Refusal};
+use crate::accounts::Identity;
 use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
 
 /// One event of the chat: parse, then apply (mini-redis's command shape).
@@ -24,8 +25,13 @@ trait ChatEvent: Sized {
     /// The event's name on the wire.
     const NAME: &'static str;
 
-    /// The typed request, from the event's first argument.
-    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError>;
+    /// The typed request, from the event's first argument, sent by `author` when
+    /// someone signed in (accounts mode).
+    fn parse(
+        chat: &Chat,
+        author: Option<&Identity>,
+        payload: Option<&Value>,
+    ) -> Result<Self, ChatError>;
 
     /// Does what the request asks and answers through `reply`.
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply);
@@ -61,7 +67,10 @@ impl Reply {
 impl Chat {
     /// The Socket.IO handlers of the chat, for namespace `/`.
     pub fn handlers(self: &Arc<Self>) -> Handlers {
-        let handlers = self.register::<join::Join>(Handlers::default());
+        let authorizing = self.clone();
+        let handlers =
+            Handlers::default().authorize(move |socket, auth| authorizing.authorize(socket, auth));
+        let handlers = self.register::<join::Join>(handlers);
         let handlers = self.register::<leave::Leave>(handlers);
         let handlers = self.register::<send_message::SendMessage>(handlers);
         let handlers = self.register::<typing::Typing>(handlers);
@@ -69,7 +78,7 @@ impl Chat {
         let chat = self.clone();
         handlers.on_unknown(move |socket, event, ack| {
             let name = Cow::Owned(event.name);
-            if let Some(reply) = chat.admit(socket, name, ack) {
+            if let Some((reply, _)) = chat.admit(socket, name, ack) {
                 let error = ChatError::BadPayload(format!("unknown event {:?}", reply.event));
                 reply.error(error);
             }
@@ -79,39 +88,40 @@ impl Chat {
     fn register<E: ChatEvent>(self: &Arc<Self>, handlers: Handlers) -> Handlers {
         let chat = self.clone();
         handlers.on(E::NAME, move |socket, event: Event, ack| {
-            let Some(reply) = chat.admit(socket, Cow::Borrowed(E::NAME), ack) else {
+            let Some((reply, connection)) = chat.admit(socket, Cow::Borrowed(E::NAME), ack) else {
                 return;
             };
-            match E::parse(&chat, event.args.values.first()) {
+            let author = connection.identity.as_ref();
+            match E::parse(&chat, author, event.args.values.first()) {
                 Ok(request) => request.apply(&chat, socket, reply),
                 Err(error) => reply.error(error),
             }
         })
     }
 
-    /// The reply for an event the socket's rate limit lets through; otherwise the
-    /// sender is told `rate_limited` and `None` is returned.
-    fn admit(
+    /// The reply for an event the socket's rate limit lets through, with the socket's
+    /// state; otherwise the sender is told `rate_limited` and `None` is returned.
+    fn admit<'s>(
         self: &Arc<Self>,
-        socket: &Arc<Socket>,
+        socket: &'s Arc<Socket>,
         event: Cow<'static, str>,
         ack: Option<AckResponder>,
-    ) -> Option<Reply> {
+    ) -> Option<(Reply, &'s Arc<Connection>)> {
         let reply = Reply {
             chat: self.clone(),
             socket: socket.clone(),
             event,
             ack,
         };
-        let admission = match self.connection(socket) {
-            Ok(connection) => connection.admit(),
+        let connection = match self.connection(socket) {
+            Ok(connection) => connection,
             Err(error) => {
                 reply.error(error);
                 return None;
             }
         };
-        match admission {
-            Admission::Allowed => Some(reply),
+        match connection.admit() {
+            Admission::Allowed => Some((reply, connection)),
             Admission::Refused => {
                 self.stats.count_refusal(Refusal::SocketRate);
                 reply.error(ChatError::RateLimited);

@@ -1,6 +1,7 @@
 //! `send_message` {room, sender, text, client_id?}: stored, then acknowledged with the
 //! stored message and broadcast to the room (a retry of a stored message is only
-//! acknowledged).
+//! acknowledged). In accounts mode the message is the signed-in user's, under their
+//! display name; the payload's `sender` is ignored.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{ChatEvent, Reply};
+use crate::accounts::Identity;
 use crate::chat::{Chat, ChatError, Refusal, SendRequest, encoded};
 use crate::model::Message;
 use crate::socketio::Socket;
@@ -25,8 +27,12 @@ pub(super) struct SendMessage(SendRequest);
 impl ChatEvent for SendMessage {
     const NAME: &'static str = "send_message";
 
-    fn parse(chat: &Chat, payload: Option<&Value>) -> Result<Self, ChatError> {
-        chat.parse_send(payload, None).map(SendMessage)
+    fn parse(
+        chat: &Chat,
+        author: Option<&Identity>,
+        payload: Option<&Value>,
+    ) -> Result<Self, ChatError> {
+        chat.parse_send_by(payload, None, author).map(SendMessage)
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
