@@ -56,21 +56,35 @@ export async function newUser(browser, name, { viewport = DESKTOP, networkErrors
     });
   });
   if (name) await context.addInitScript(([key, value]) => localStorage.setItem(key, value), [NAME_KEY, name]);
-  const page = await context.newPage();
-  const user = { name, label, context, page, problems, expectedErrors: [] };
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    if (networkErrors && NETWORK_NOISE.test(msg.text())) return;
-    if (user.expectedErrors.some((re) => re.test(msg.text()))) return;
-    problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog (${dialog.type()}): ${dialog.message()}`);
-    dialog.dismiss().catch(() => {});
-  });
+  const user = { name, label, context, page: await context.newPage(), problems, expectedErrors: [], networkErrors };
+  watch(user, user.page, '');
   users.push(user);
   return user;
+}
+
+/** Records `page`'s problems among `user`'s, each starting with `prefix`. */
+function watch(user, page, prefix) {
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    if (user.networkErrors && NETWORK_NOISE.test(msg.text())) return;
+    if (user.expectedErrors.some((re) => re.test(msg.text()))) return;
+    user.problems.push(`${prefix}console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => user.problems.push(`${prefix}uncaught exception: ${err.message}`));
+  page.on('dialog', (dialog) => {
+    user.problems.push(`${prefix}dialog (${dialog.type()}): ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+}
+
+/**
+ * A second tab of `user` (same context: same cookies and storage), watched the same
+ * way; it is `user` with another page and `label`.
+ */
+export async function newTab(user, label) {
+  const tab = { ...user, label, page: await user.context.newPage() };
+  watch(user, tab.page, `${label}: `);
+  return tab;
 }
 
 function browserProblems() {
