@@ -107,6 +107,8 @@ async function copyJoinLink(admin, size, phone) {
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   check(copied === link, `the clipboard holds ${JSON.stringify(copied)}, not the join link ${link}`);
   if (phone) await checkTouchFriendly(admin, 'settings');
+  // From the top: the section links stick to the top of the window, wherever it is.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(admin, `accounts-${size}-settings.png`, { fullPage: true });
   await createToken(admin);
   return link;
