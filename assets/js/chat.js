@@ -7,13 +7,16 @@
  *   history.js    earlier messages, and catching up after an outage
  *   connection.js the socket, the connection indicator, and the HTTP fallback
  *   typing.js     "… is typing" both ways
- *   name.js       the user's name and the form that asks for it
+ *   name.js       the user's name and the form that asks for it (open mode)
  *   notices.js    error wording and notices
  *   api.js        the room's HTTP API
  * The Socket.IO client is loaded on its own (a dynamic import), so that a page whose
  * client failed to load still chats over HTTP instead of doing nothing at all.
+ * Who the user is comes first (account.js): signed in, the account's name is used and
+ * the chip links to the settings; in open mode the name is typed, as it always was.
  */
 
+import { showAccountChip, whoAmI } from './account.js';
 import { checkName, roomProblem } from './rules.js';
 import { storedName } from './prefs.js';
 import { setStatus, startHttpPolling, startSocket } from './chat/connection.js';
@@ -33,7 +36,21 @@ function showInvalidRoom() {
   setStatus('not connected');
 }
 
-function init() {
+/** Open mode: the remembered name if the server would take it, else the name form. */
+function useTypedName() {
+  setUpNameForm();
+  const { name, problem } = checkName(storedName());
+  if (problem === null) applyName(name);
+  else showNameForm();
+}
+
+function useAccount(user) {
+  state.me = user;
+  state.name = user.name;
+  showAccountChip('account-chip', user);
+}
+
+async function init() {
   if (!room || roomProblem(room) !== null) {
     showInvalidRoom();
     return;
@@ -42,10 +59,13 @@ function init() {
   document.title = '#' + room + ' · Parley';
   els.input.placeholder = 'Message #' + room;
 
-  setUpNameForm();
-  const { name, problem } = checkName(storedName());
-  if (problem === null) applyName(name);
-  else showNameForm();
+  setStatus('connecting');
+  // Until the page knows who is writing, Enter must not submit the form the browser's way
+  // (into the address bar); submitMessage takes over below.
+  els.form.addEventListener('submit', (event) => event.preventDefault());
+  const { user } = await whoAmI(() => setStatus('reconnecting'));
+  if (user) useAccount(user);
+  else useTypedName();
 
   els.form.addEventListener('submit', submitMessage);
   els.input.addEventListener('input', onInputTyping);
@@ -57,7 +77,6 @@ function init() {
   }, { passive: true });
   window.addEventListener('pagehide', stopTyping);
 
-  setStatus('connecting');
   if (state.name) els.input.focus();
   import('./parley-io.js').then(({ io }) => startSocket(io), () => {
     notice('The chat client failed to load; using HTTP only.');

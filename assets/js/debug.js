@@ -4,8 +4,11 @@
  * a user can see exactly where a connection stops: handshake (connect / connect_error),
  * transport upgrade, room join (ack), sending (ack + the room's message broadcast).
  * Each log line carries data-event="…" and a class per kind for tests and colour.
+ * Signed in (account.js), the sender is the account's name, which the log states first:
+ * "who am I to the server" is the first question when a connection is refused.
  */
 
+import { goToSignIn, isUnauthorized, showAccountChip, whoAmI } from './account.js';
 import { io } from './parley-io.js';
 import { $, clockTime, element, newClientId, showStatus } from './page.js';
 import { recentRooms, storedName } from './prefs.js';
@@ -87,6 +90,12 @@ function connect() {
   });
   socket.on('connect_error', (err) => {
     add('connect_error', 'connect_error', err);
+    if (isUnauthorized(err)) {
+      add('info', 'info', 'The server does not know this session any more: going to the sign-in page.');
+      socket.disconnect();
+      goToSignIn();
+      return;
+    }
     setStatus('reconnecting', 'reconnecting…');
   });
   socket.on('reconnect_attempt', (n) => add('info', 'reconnect', 'attempt ' + n));
@@ -152,3 +161,18 @@ if (q.get('user_id')) userInput.value = q.get('user_id');
 if (q.get('chat_key')) roomInput.value = q.get('chat_key');
 clearLog();
 setTransport(null);
+
+/** Signed in: the sender is the account's name, so the field only shows it. */
+function useAccount(user) {
+  showAccountChip('account-chip', user);
+  userInput.value = user.name;
+  userInput.readOnly = true;
+  const hint = $('user_id-hint');
+  hint.textContent = 'Signed in: the server uses your account’s name.';
+  hint.hidden = false;
+  add('identity', 'identity', 'signed in as ' + user.name + ' (@' + user.username + ', ' + user.role + ')');
+}
+
+whoAmI((err) => add('error', 'identity', 'GET /api/me: ' + err.message + ' (retrying)')).then(({ user }) => {
+  if (user) useAccount(user);
+});

@@ -3,8 +3,11 @@
  * The name and recently opened keys are remembered (prefs.js), so returning users are
  * one click away from their chats. Validation is the server's own (rules.js), so a bad
  * key is explained here instead of failing on the chat page.
+ * Signed in (account.js), there is no name to pick: the account's is shown instead, and
+ * links to the settings.
  */
 
+import { showAccountChip, whoAmI } from './account.js';
 import { $, element, showFieldError } from './page.js';
 import { forgetRooms, recentRooms, rememberRoom, storedName, storeName } from './prefs.js';
 import { checkName, roomProblem, trimmed } from './rules.js';
@@ -43,11 +46,22 @@ function randomRoom() {
   return 'team-' + s.slice(0, 4) + '-' + s.slice(4);
 }
 
+// Asked at once; the form waits for the answer only when it is submitted.
+const identity = whoAmI();
+
 nameInput.value = storedName() || '';
 const recent = recentRooms();
 if (recent.length) roomInput.value = recent[0];
 renderRecent();
 (nameInput.value ? roomInput : nameInput).focus();
+
+identity.then(({ user }) => {
+  if (!user) return;
+  $('name-field').hidden = true;
+  $('lobby-account').hidden = false;
+  showAccountChip('account-chip', user);
+  if (document.activeElement === nameInput) roomInput.focus();
+});
 
 nameInput.addEventListener('input', () => showFieldError(nameInput, nameError, null));
 roomInput.addEventListener('input', () => {
@@ -68,16 +82,18 @@ clearRecent.addEventListener('click', () => {
   roomInput.focus();
 });
 
-form.addEventListener('submit', (event) => {
+form.addEventListener('submit', async (event) => {
   event.preventDefault();
-  const { name, problem } = checkName(nameInput.value);
+  const { user } = await identity;
+  // Signed in, the account's name is used: nothing typed to check or remember.
+  const { name, problem } = user ? { name: null, problem: null } : checkName(nameInput.value);
   const room = trimmed(roomInput.value);
   const rp = roomProblem(room);
   showFieldError(nameInput, nameError, problem);
   showFieldError(roomInput, roomError, rp);
   if (problem) { nameInput.focus(); return; }
   if (rp) { roomInput.focus(); return; }
-  storeName(name);
+  if (name) storeName(name);
   rememberRoom(room);
   window.location.href = '/chat/' + room;
 });

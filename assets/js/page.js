@@ -1,7 +1,7 @@
 /*
- * page.js: the small helpers every page (lobby, chat, debugger) uses, kept in one place so
- * that the pages cannot drift apart: element lookup and creation, the connection
- * indicator, form-field errors, client ids and clock times.
+ * page.js: the small helpers every page (lobby, chat, debugger, the account pages) uses,
+ * kept in one place so that the pages cannot drift apart: element lookup and creation,
+ * the connection indicator, messages and form-field errors, client ids and clock times.
  *
  * `element` is the only way the pages create elements that show text, and it sets that
  * text with textContent: whatever a server or a user sent is data, never HTML.
@@ -31,10 +31,15 @@ export function showStatus(el, state, text, transport) {
   else delete el.dataset.transport;
 }
 
+/** Shows `message` in `el`, or hides `el` when `message` is null. */
+export function showMessage(el, message) {
+  el.textContent = message || '';
+  el.hidden = !message;
+}
+
 /** Shows `message` under a form field, or clears it when `message` is null. */
 export function showFieldError(input, errorEl, message) {
-  errorEl.textContent = message || '';
-  errorEl.hidden = !message;
+  showMessage(errorEl, message);
   if (message) input.setAttribute('aria-invalid', 'true');
   else input.removeAttribute('aria-invalid');
 }

@@ -17,110 +17,28 @@
 //   test   → STARTED <url>       the server is back, same address and data directory
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { io } from 'socket.io-client';
+import { Failure, check, connected, fail, randomName, sleep, within } from './lib.mjs';
 import {
-  Failure, check, connected, describeError, fail, parseBaseUrl, randomName, sleep, within,
-} from './lib.mjs';
+  DESKTOP, STEP_MS, baseUrl, newUser, notes, runScenarios, say, screenshot, send, waitInPage, waitMessage, waitStatus,
+} from './pages.mjs';
 
 const USAGE = 'node browser.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run', '--disable-sync', '--disable-quic',
-];
-const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 740 };
-const NAME_KEY = 'parley.name'; // where the lobby and chat page keep the user's name
 
-// Upper bounds for waits. The page's own timings (chat.js) set the floors: HTTP polling
-// every 3 s while the socket is down, reconnect backoff capped at 5 s (+50 % jitter),
-// "stopped typing" after 3 s idle and remote typers forgotten after 5 s.
-const STEP_MS = 6000;        // something the page does at once (render, ack, connect)
+// Upper bounds for waits beyond pages.mjs's STEP_MS. The page's own timings (chat.js) set
+// the floors: HTTP polling every 3 s while the socket is down, reconnect backoff capped
+// at 5 s (+50 % jitter), "stopped typing" after 3 s idle and remote typers forgotten
+// after 5 s.
 const DELIVERY_MS = 4500;    // the README's "every 3 s" of HTTP polling, plus slack
 const RECONNECT_MS = 15000;  // a reconnect after an outage, through the backoff
 const TYPING_GONE_MS = 8000; // idle timeout + expiry, plus slack
 const SCENARIO_MS = 50000;   // the whole scenario: a hang becomes a failure, not a stuck test
 
-// Console lines Chromium prints by itself when a request fails. Expected only in the
-// scenarios that cut the network on purpose; anything else in the console is a failure.
-const NETWORK_NOISE = /^Failed to load resource: net::ERR_|^WebSocket connection to '[^']*' failed/;
-
-let baseUrl;
-let artifactsDir = null;
-const notes = []; // measurements printed before `ok`, for the test log
-const users = []; // everyone opened by the scenario, checked for problems at the end
-
-// ---------------------------------------------------------------- users and pages
-
-/**
- * A person in their own browser context (own localStorage, own connection), with
- * everything that would be a visible or console-level problem recorded in `problems`.
- * `name` is stored before the first page loads, as the lobby would have done;
- * `networkErrors` allows Chromium's own "request failed" console lines.
- */
-async function newUser(browser, name, { viewport = DESKTOP, networkErrors = false } = {}) {
-  const context = await browser.newContext({ viewport });
-  const problems = [];
-  const label = name || 'anonymous';
-  // CSP violations do reach the console too, but this also catches those reported
-  // without a console line (e.g. in report-only mode).
-  await context.exposeFunction('__parleyCspViolation', (what) => problems.push(`CSP violation: ${what}`));
-  await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__parleyCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline code'}`);
-    });
-  });
-  if (name) await context.addInitScript(([key, value]) => localStorage.setItem(key, value), [NAME_KEY, name]);
-  const page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    if (networkErrors && NETWORK_NOISE.test(msg.text())) return;
-    problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog (${dialog.type()}): ${dialog.message()}`);
-    dialog.dismiss().catch(() => {});
-  });
-  const user = { name, label, context, page, problems };
-  users.push(user);
-  return user;
-}
-
-function browserProblems() {
-  return users.flatMap((u) => u.problems.map((p) => `${u.label}: ${p}`));
-}
-
-/** A short picture of a page for failure messages: indicator, typing line, messages. */
-async function describePage(user) {
-  try {
-    return await user.page.evaluate(() => {
-      const status = document.getElementById('connection-status');
-      const rows = Array.from(document.querySelectorAll('#messages li.msg'), (li) =>
-        `[${li.dataset.id || 'no id'} ${li.dataset.sender} ${li.dataset.state}] ${li.querySelector('.msg__bubble')?.textContent}`);
-      return `status=${status?.dataset.state}/${status?.dataset.transport || '-'} ` +
-        `typing=${JSON.stringify(document.getElementById('typing-indicator')?.textContent || '')} ` +
-        `messages:\n    ${rows.join('\n    ') || '(none)'}`;
-    });
-  } catch (err) {
-    return `(page not readable: ${err.message})`;
-  }
-}
-
-/** page.waitForFunction with a readable failure that shows the page's state. */
-async function waitInPage(user, what, predicate, arg, ms = STEP_MS) {
-  try {
-    await user.page.waitForFunction(predicate, arg, { timeout: ms, polling: 50 });
-  } catch (err) {
-    if (!/Timeout/i.test(err.message)) throw err;
-    fail(`${user.label}: timed out after ${ms} ms waiting for ${what}; page: ${await describePage(user)}`);
-  }
-}
+// ---------------------------------------------------------------- pages
 
 async function openChat(user, room) {
   await user.page.goto(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
@@ -138,50 +56,11 @@ async function openChatFromLobby(user, name, room) {
   user.label = name;
 }
 
-/** Waits for the connection indicator to show `state` (and `transport`, if given). */
-async function waitStatus(user, state, transport = null, ms = STEP_MS) {
-  const what = `connection indicator ${state}${transport ? ' via ' + transport : ''}`;
-  await waitInPage(user, what, ([s, t]) => {
-    const el = document.getElementById('connection-status');
-    return el && el.dataset.state === s && (!t || el.dataset.transport === t);
-  }, [state, transport], ms);
-}
-
 async function statusOf(user) {
   return user.page.evaluate(() => {
     const el = document.getElementById('connection-status');
     return { state: el.dataset.state, transport: el.dataset.transport || null };
   });
-}
-
-/** Types `text` into the message box and submits the form with Enter, as a person does. */
-async function send(user, text) {
-  await user.page.fill('#message-input', text);
-  await user.page.press('#message-input', 'Enter');
-}
-
-/**
- * Waits until `viewer` shows `text` exactly once, confirmed by the server (has an id,
- * data-state="sent"), from `sender`, marked own exactly when the viewer sent it.
- */
-async function waitMessage(viewer, text, sender, ms = STEP_MS) {
-  const own = sender === viewer.name;
-  await waitInPage(viewer, `${JSON.stringify(text)} from ${sender} shown once`, ([t, s, o]) => {
-    const hits = Array.from(document.querySelectorAll('#messages li.msg'))
-      .filter((li) => li.querySelector('.msg__bubble')?.textContent === t);
-    if (hits.length !== 1) return false;
-    const li = hits[0];
-    return Boolean(li.dataset.id) && li.dataset.state === 'sent' && li.dataset.sender === s &&
-      li.classList.contains('msg--own') === o;
-  }, [text, sender, own], ms);
-}
-
-/** `from` sends `text`; it must reach "sent" at `from` and appear at every other viewer. */
-async function say(from, text, viewers, ms = STEP_MS) {
-  const started = Date.now();
-  await send(from, text);
-  await Promise.all([from, ...viewers].map((v) => waitMessage(v, text, from.name, ms)));
-  return Date.now() - started;
 }
 
 /** What a page shows, in order: id (null for an unconfirmed echo), sender, text. */
@@ -227,11 +106,6 @@ async function assertInSync(viewers, room, ms = DELIVERY_MS) {
     if (Date.now() > deadline) fail(`pages disagree with the stored history:\n  ${mismatches.join('\n  ')}`);
     await sleep(200);
   }
-}
-
-async function screenshot(user, file) {
-  if (!artifactsDir) return;
-  await user.page.screenshot({ path: join(artifactsDir, file), timeout: STEP_MS });
 }
 
 /**
@@ -642,44 +516,4 @@ const SCENARIOS = {
   'debug-page': debugPage,
 };
 
-// ---------------------------------------------------------------- main
-
-async function main() {
-  const [scenario, url, artifacts] = process.argv.slice(2);
-  const run = SCENARIOS[scenario];
-  if (!run) {
-    console.error(`usage: ${USAGE}\nscenarios: ${Object.keys(SCENARIOS).join(', ')}`);
-    process.exit(2);
-  }
-  baseUrl = parseBaseUrl(url, USAGE);
-  if (artifacts) {
-    artifactsDir = artifacts;
-    mkdirSync(artifactsDir, { recursive: true });
-  }
-  // A last resort: whatever hangs, the script ends with a reason instead of never.
-  setTimeout(() => {
-    console.error(`${scenario}: gave up after ${SCENARIO_MS} ms`);
-    process.exit(1);
-  }, SCENARIO_MS).unref();
-
-  let browser;
-  let code = 0;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: STEP_MS * 2 });
-    await run(browser);
-    const problems = browserProblems();
-    check(problems.length === 0, `problems in the browser:\n  ${problems.join('\n  ')}`);
-    for (const note of notes) console.log(`note: ${note}`);
-    console.log(`ok ${scenario}`);
-  } catch (err) {
-    console.error(`${scenario} failed: ${describeError(err)}`);
-    // An uncaught exception in the page often is the reason a wait timed out.
-    for (const problem of browserProblems()) console.error(`  also: ${problem}`);
-    code = 1;
-  } finally {
-    if (browser) await Promise.race([browser.close(), sleep(5000)]);
-  }
-  process.exit(code);
-}
-
-main();
+runScenarios({ usage: USAGE, scenarios: SCENARIOS, limitMs: SCENARIO_MS });

@@ -7,6 +7,7 @@
  * stops and the join's catch-up fills whatever happened in between.
  */
 
+import { goToSignIn, isUnauthorized } from '../account.js';
 import { showStatus } from '../page.js';
 import { rememberRoom } from '../prefs.js';
 import { getMessages } from './api.js';
@@ -127,7 +128,9 @@ export function startSocket(io) {
     // A server-side disconnect is not retried by the client library; a chat should be.
     if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000);
   });
-  socket.on('connect_error', () => {
+  socket.on('connect_error', (err) => {
+    // Signed out (here, in another tab, or by an admin): no retry can help.
+    if (isUnauthorized(err)) { socket.disconnect(); goToSignIn(); return; }
     if (els.status.dataset.state !== 'offline') setStatus('reconnecting');
     startHttpPolling();
   });

@@ -1,9 +1,12 @@
 /*
- * chat/name.js: who the user is on this page. The name remembered from the lobby is used
- * when the server would accept it; otherwise, and when the user clicks their name, the
- * name form asks for one, checked by the server's own rules (rules.js) before it is used.
+ * chat/name.js: who the user is on this page when the server runs without accounts (open
+ * mode). The name remembered from the lobby is used when the server would accept it;
+ * otherwise, and when the user clicks their name, the name form asks for one, checked by
+ * the server's own rules (rules.js) before it is used. Signed in, the name is the
+ * account's and none of this is used (chat.js).
  */
 
+import { fillUserChip } from '../account.js';
 import { showFieldError } from '../page.js';
 import { storeName } from '../prefs.js';
 import { checkName } from '../rules.js';
@@ -14,9 +17,7 @@ import { stopTyping } from './typing.js';
 /** Uses `name`, which checkName() has accepted. */
 export function applyName(name) {
   state.name = name;
-  els.userName.textContent = name;
-  els.userAvatar.textContent = Array.from(name)[0] || '?';
-  els.userChip.hidden = false;
+  fillUserChip(els.userChip, name);
   els.nameForm.hidden = true;
   els.form.hidden = false;
 }
@@ -40,7 +41,7 @@ function submitName(event) {
   stopTyping();
   storeName(name);
   applyName(name);
-  markOwn(name);
+  markOwn();
   els.input.focus();
 }
 

@@ -8,7 +8,7 @@
  */
 
 import { clockTime, element } from '../page.js';
-import { PAGE, els, room, state } from './state.js';
+import { PAGE, els, isOwn, room, state } from './state.js';
 import { dropTyper } from './typing.js';
 
 const NEAR_BOTTOM_PX = 120;
@@ -28,16 +28,20 @@ function fullDate(d) {
   try { return d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'medium' }); } catch (err) { return d.toString(); }
 }
 
-/** A message row without an id or state yet: sender, time slot, bubble, status line. */
-export function buildMessage(sender, text) {
+/**
+ * A message row without an id or state yet: sender, time slot, bubble, status line.
+ * `user` is the author's username when the server knows it (signed-in mode).
+ */
+export function buildMessage(sender, text, user) {
   const li = element('li', 'msg');
   li.dataset.sender = sender;
+  if (typeof user === 'string') li.dataset.user = user;
   const meta = element('div', 'msg__meta');
   meta.append(element('span', 'msg__sender', sender), element('time', 'msg__time'));
   const status = element('div', 'msg__status');
   status.hidden = true;
   li.append(meta, element('div', 'msg__bubble', text), status);
-  if (sender === state.name) li.classList.add('msg--own');
+  if (isOwn(sender, user)) li.classList.add('msg--own');
   return li;
 }
 
@@ -78,12 +82,12 @@ function insertSorted(li, id) {
   els.list.insertBefore(li, node ? node.nextElementSibling : els.list.firstElementChild);
 }
 
-/** Group runs from one sender (within 5 minutes) so names are not repeated. */
+/** Group runs from one author (within 5 minutes) so names are not repeated. */
 export function regroup(li) {
   for (const el of [li, li && li.nextElementSibling]) {
     if (!el) continue;
     const prev = el.previousElementSibling;
-    const same = prev && prev.dataset.sender === el.dataset.sender &&
+    const same = prev && prev.dataset.sender === el.dataset.sender && prev.dataset.user === el.dataset.user &&
       Math.abs(Number(el.dataset.ts || Date.now()) - Number(prev.dataset.ts || Date.now())) < GROUP_WINDOW_MS;
     el.classList.toggle('msg--cont', Boolean(same));
   }
@@ -95,20 +99,24 @@ export function updateEmpty() {
   els.historyStart.hidden = !state.initialLoaded || state.hasMore || none;
 }
 
-/** Own/other styling follows the name, also for messages already on screen. */
-export function markOwn(name) {
-  for (const li of els.list.children) if (li.dataset.id) li.classList.toggle('msg--own', li.dataset.sender === name);
+/** Own/other styling follows a change of name, also for messages already on screen. */
+export function markOwn() {
+  for (const li of els.list.children) if (li.dataset.id) li.classList.toggle('msg--own', isOwn(li.dataset.sender, li.dataset.user));
 }
 
 /**
  * Show one server message, exactly once. Returns true if something new appeared.
- * An echo with the same sender + client_id is turned into this message in place.
+ * An echo with our client_id, from us, is turned into this message in place.
  */
 function renderMessage(msg) {
   if (!msg || typeof msg.id !== 'number' || typeof msg.sender !== 'string') return false;
   if (msg.room && msg.room !== room) return false;
   const echo = msg.client_id ? state.pending.get(msg.client_id) : null;
-  const isOurEcho = echo && echo.payload.sender === msg.sender;
+  // Signed in, the server writes the sender's current display name, which may differ
+  // from the one the echo was shown with; the author is what identifies it.
+  const isOurEcho = echo && (state.me && typeof msg.user === 'string'
+    ? msg.user === state.me.username
+    : echo.payload.sender === msg.sender);
   if (state.byId.has(msg.id)) {
     // Already shown (e.g. broadcast beat the ack): just drop a leftover echo.
     if (isOurEcho) { echo.el.remove(); state.pending.delete(msg.client_id); }
@@ -120,8 +128,13 @@ function renderMessage(msg) {
     state.pending.delete(msg.client_id);
     li.remove();
     li.querySelector('.msg__bubble').textContent = String(msg.text);
+    // The row becomes the server's copy, author included.
+    li.querySelector('.msg__sender').textContent = msg.sender;
+    li.dataset.sender = msg.sender;
+    if (typeof msg.user === 'string') li.dataset.user = msg.user;
+    else delete li.dataset.user;
   } else {
-    li = buildMessage(msg.sender, String(msg.text));
+    li = buildMessage(msg.sender, String(msg.text), msg.user);
   }
   li.dataset.id = String(msg.id);
   if (msg.client_id) li.dataset.clientId = msg.client_id;

@@ -30,7 +30,7 @@ export function submitMessage(event) {
   if (isBlankText(text)) { els.input.focus(); return; }
   const clientId = newClientId();
   const payload = { room, text, sender: state.name, client_id: clientId };
-  const li = buildMessage(state.name, text);
+  const li = buildMessage(state.name, text, state.me ? state.me.username : undefined);
   li.classList.add('msg--own');
   li.dataset.clientId = clientId;
   setTime(li, Date.now());

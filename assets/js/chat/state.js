@@ -14,8 +14,6 @@ export const els = {
   roomName: $('room-name'),
   status: $('connection-status'),
   userChip: $('user-chip'),
-  userName: $('user-name'),
-  userAvatar: $('user-avatar'),
   notices: $('notices'),
   scroller: $('scroller'),
   list: $('messages'),
@@ -42,7 +40,8 @@ function roomFromPath() {
 export const room = roomFromPath();
 
 export const state = {
-  name: null,            // name.js: who "own" messages are from
+  me: null,              // chat.js: the signed-in user ({username, name, role}); null in open mode
+  name: null,            // name.js (chat.js when signed in): the sender name of our messages
   socket: null,          // connection.js: the Socket.IO client, once loaded
   joined: false,         // connection.js: the server has acknowledged our join
   byId: new Map(),       // render.js: message id → <li>, the single source of "already shown"
@@ -59,6 +58,16 @@ export const state = {
   typingSentAt: 0,
   typingIdleTimer: null,
 };
+
+/**
+ * Whether a message (or a typing line) from `sender` is ours. Signed in, the server says
+ * who wrote it (`user`), which is exact even when two people share a display name; in
+ * open mode the name is all there is.
+ */
+export function isOwn(sender, user) {
+  if (state.me && typeof user === 'string') return user === state.me.username;
+  return sender === state.name;
+}
 
 /** True while the socket can carry requests. */
 export function socketUp() {

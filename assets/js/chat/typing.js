@@ -6,7 +6,7 @@
  */
 
 import { isBlankText } from '../rules.js';
-import { els, room, socketUp, state } from './state.js';
+import { els, isOwn, room, socketUp, state } from './state.js';
 
 const TYPING_THROTTLE_MS = 2000; // resend "typing: true" at most this often
 const TYPING_IDLE_MS = 3000;     // no keystroke for this long → "typing: false"
@@ -55,7 +55,7 @@ export function dropTyper(sender) {
 
 /** A 'typing' event from the room. */
 export function onTyping(d) {
-  if (!d || d.room !== room || typeof d.sender !== 'string' || d.sender === state.name) return;
+  if (!d || d.room !== room || typeof d.sender !== 'string' || isOwn(d.sender, d.user)) return;
   if (d.typing) {
     clearTimeout(state.typers.get(d.sender));
     state.typers.set(d.sender, setTimeout(() => dropTyper(d.sender), TYPING_EXPIRE_MS));
