@@ -8,35 +8,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::{Client, Script, repo, restart_parley, run_client, start_parley};
+use support::{
+    Client, Script, artifacts_dir, require_browser, restart_parley, run_client, start_parley,
+};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const SCRIPT: &str = "browser.mjs";
 /// The script gives up on its own after 50 s; this only catches a script that cannot.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(90);
-
-/// Fails loudly, with the fix, when the browser or the JS driver is not installed.
-fn require_browser() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's chromium; run scripts/test, which installs it"
-    );
-    let driver = repo().join("tests/js/node_modules/playwright-core");
-    assert!(
-        driver.exists(),
-        "{} is missing: run scripts/test, which installs the JS test tools (npm ci)",
-        driver.display()
-    );
-}
-
-fn artifacts_dir() -> PathBuf {
-    let dir = repo().join("target/browser-artifacts");
-    std::fs::create_dir_all(&dir).expect("create target/browser-artifacts");
-    dir
-}
 
 /// Runs one self-contained scenario against its own server and asserts it passed.
 fn run_scenario(scenario: &str) {

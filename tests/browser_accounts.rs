@@ -11,31 +11,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
-use support::{Client, ServerProcess, parley_binary, repo, run_client};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Fails loudly, with the fix, when the browser or the JS driver is not installed.
-fn require_browser() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the browser tests need Debian's chromium; run scripts/test, which installs it"
-    );
-    let driver = repo().join("tests/js/node_modules/playwright-core");
-    assert!(
-        driver.exists(),
-        "{} is missing: run scripts/test, which installs the JS test tools (npm ci)",
-        driver.display()
-    );
-}
-
-fn artifacts_dir() -> PathBuf {
-    let dir = repo().join("target/browser-artifacts");
-    std::fs::create_dir_all(&dir).expect("create target/browser-artifacts");
-    dir
-}
+use support::{Client, ServerProcess, artifacts_dir, parley_binary, require_browser, run_client};
 
 /// The whole story at one screen size, against a server nobody has set up yet.
 fn first_five_minutes(size: &str) {

@@ -530,3 +530,27 @@ pub fn http(
         body: body.to_owned(),
     }
 }
+
+/// Where Debian's Chromium is; the browser tests drive it with playwright-core.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Fails the test loudly when the browser or its driver is missing.
+pub fn require_browser() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the browser tests need Debian's chromium; run scripts/test, which installs it"
+    );
+    let driver = repo().join("tests/js/node_modules/playwright-core");
+    assert!(
+        driver.exists(),
+        "{} is missing: run scripts/test, which installs the JS test tools (npm ci)",
+        driver.display()
+    );
+}
+
+/// Where the browser tests leave their screenshots.
+pub fn artifacts_dir() -> PathBuf {
+    let dir = repo().join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).expect("create target/browser-artifacts");
+    dir
+}
