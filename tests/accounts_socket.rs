@@ -6,32 +6,18 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use support::{Client, parley_binary, run_client, start_parley};
+use support::{Client, run_client, run_parley, start_parley};
 
 const PASSWORD: &str = "correct horse battery";
 
 /// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns stdout.
 fn parley(data: &Path, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(parley_binary())
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("parley runs");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin written");
-    let output = child.wait_with_output().expect("parley finished");
+    let dir = data.to_str().expect("temporary paths are UTF-8");
+    let mut args = args.to_vec();
+    args.extend(["--data-dir", dir]);
+    let output = run_parley(&args, stdin);
     assert!(
         output.status.success(),
         "parley {args:?} failed: {}",
