@@ -7,7 +7,8 @@
 //               connects; a session cookie connects (over each transport)
 //   identity    a payload's sender is ignored: messages carry user alice and her name
 //   revoke      revoking the token a socket connected with disconnects that socket at
-//               once; signing out disconnects the cookie's sockets
+//               once; deactivating a user (bob, whose token is the extra argument
+//               BOB_TOKEN) disconnects theirs; signing out disconnects the cookie's sockets
 // Prints `ok <scenario>` or `FAIL <scenario>: reason`.
 
 import { io } from 'socket.io-client';
@@ -15,7 +16,7 @@ import {
   WAIT_MS, check, emitWithAck, fail, nextEvent, randomName, show, within, runScenarioFromArgv,
 } from './lib.mjs';
 
-const USAGE = 'node accounts_socket.mjs http://127.0.0.1:PORT connect|identity|revoke TOKEN PASSWORD';
+const USAGE = 'node accounts_socket.mjs http://127.0.0.1:PORT connect|identity|revoke TOKEN PASSWORD [BOB_TOKEN]';
 const TRANSPORTS = [['polling', 'websocket'], ['websocket'], ['polling']];
 
 let baseUrl;
@@ -96,7 +97,7 @@ async function api(method, path, headers) {
   return response.status;
 }
 
-async function scenarioRevoke(_token, password) {
+async function scenarioRevoke(_token, password, bobToken) {
   // A token of its own, so that revoking it leaves the others working.
   const cookie = await signIn(password);
   const created = await fetch(`${baseUrl}/api/tokens`, {
@@ -113,6 +114,15 @@ async function scenarioRevoke(_token, password) {
   check(reason === 'io server disconnect', `the revoked token's socket left with ${show(reason)}`);
   const again = socketWith({ auth: { token } });
   check(await outcome(again) === 'connect_error: unauthorized', 'a revoked token must not connect again');
+
+  // Deactivating a user (alice is an admin) disconnects every socket of theirs.
+  const bob = await connectedSocket({ auth: { token: bobToken } });
+  const deactivated = nextEvent(bob, 'disconnect');
+  check(await api('POST', '/api/users/bob/deactivate', { cookie }) === 204, 'deactivate bob');
+  const [bobReason] = await deactivated;
+  check(bobReason === 'io server disconnect', `the deactivated user's socket left with ${show(bobReason)}`);
+  const bobAgain = socketWith({ auth: { token: bobToken } });
+  check(await outcome(bobAgain) === 'connect_error: unauthorized', "a deactivated user's token must not connect");
 
   const byCookie = await connectedSocket({ extraHeaders: { cookie } });
   const signedOut = nextEvent(byCookie, 'disconnect');
