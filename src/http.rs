@@ -147,7 +147,7 @@ impl App {
                 return chat_error_response(&error);
             }
         };
-        let request = match self.chat.parse_send_by(Some(&payload), Some(room), author) {
+        let request = match self.chat.parse_send(Some(&payload), Some(room), author) {
             Ok(request) => request,
             Err(error) => {
                 self.chat.report(&error, "http_post");

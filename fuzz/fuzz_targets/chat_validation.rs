@@ -114,7 +114,7 @@ fn string_field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
 
 fn check_chat(value: &Value, max: usize, room_from_path: Option<&str>) {
     let chat = chat(max);
-    match chat.parse_send(Some(value), room_from_path) {
+    match chat.parse_send(Some(value), room_from_path, None) {
         Ok(request) => {
             let room = room_from_path.or_else(|| string_field(value, "room")).unwrap();
             assert_eq!(request.room.as_str(), room);

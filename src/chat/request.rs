@@ -98,6 +98,19 @@ impl<'a> Fields<'a> {
         Ok(RoomName::parse(self.string("room")?)?)
     }
 
+    /// Who a request speaks for: the signed-in `author`, under their display name
+    /// and with their username, whatever the payload says (a `sender` there is never
+    /// trusted); in open mode, without an author, the payload's `sender`.
+    pub(super) fn sender(
+        &self,
+        author: Option<&Identity>,
+    ) -> Result<(SenderName, Option<Username>), ChatError> {
+        Ok(match author {
+            Some(author) => (author.name.as_sender(), Some(author.username.clone())),
+            None => (SenderName::parse(self.string("sender")?)?, None),
+        })
+    }
+
     /// The room named in the URL (HTTP requests), or else in the payload (events).
     fn room_or(&self, room_from_path: Option<&str>) -> Result<RoomName, ChatError> {
         match room_from_path {
@@ -118,21 +131,10 @@ pub fn page_limit(requested: Option<u64>) -> usize {
 }
 
 impl Chat {
-    /// Validates a send request in open mode, where the payload names the sender.
-    /// `room` comes from the URL for HTTP requests and from the payload for socket
-    /// events.
+    /// Validates a send request. `room` comes from the URL for HTTP requests and from
+    /// the payload for socket events; the sender is `author` when someone is signed in
+    /// (see [`Fields::sender`]).
     pub fn parse_send(
-        &self,
-        payload: Option<&Value>,
-        room_from_path: Option<&str>,
-    ) -> Result<SendRequest, ChatError> {
-        self.parse_send_by(payload, room_from_path, None)
-    }
-
-    /// Validates a send request from `author` when someone is signed in: the message
-    /// is theirs, under their display name, and a `sender` in the payload is ignored
-    /// (it is never trusted). Without an author, as [`Chat::parse_send`].
-    pub fn parse_send_by(
         &self,
         payload: Option<&Value>,
         room_from_path: Option<&str>,
@@ -140,10 +142,7 @@ impl Chat {
     ) -> Result<SendRequest, ChatError> {
         let fields = Fields::of(payload)?;
         let room = fields.room_or(room_from_path)?;
-        let (sender, user) = match author {
-            Some(author) => (author.name.as_sender(), Some(author.username.clone())),
-            None => (SenderName::parse(fields.string("sender")?)?, None),
-        };
+        let (sender, user) = fields.sender(author)?;
         Ok(SendRequest {
             room,
             sender,
@@ -242,14 +241,20 @@ mod tests {
         };
         let payload = json!({"text": "hi", "sender": 42});
         let request = chat
-            .parse_send_by(Some(&payload), Some("r"), Some(&author))
+            .parse_send(Some(&payload), Some("r"), Some(&author))
             .unwrap();
         assert_eq!(request.sender.as_str(), "Ann Lee");
         assert_eq!(request.user, Some(author.username));
-        let error = chat.parse_send(Some(&payload), Some("r")).unwrap_err();
+        let error = chat
+            .parse_send(Some(&payload), Some("r"), None)
+            .unwrap_err();
         assert_eq!(error.to_string(), "sender must be a string");
         let open = chat
-            .parse_send(Some(&json!({"text": "hi", "sender": "bob"})), Some("r"))
+            .parse_send(
+                Some(&json!({"text": "hi", "sender": "bob"})),
+                Some("r"),
+                None,
+            )
             .unwrap();
         assert_eq!((open.sender.as_str(), open.user), ("bob", None));
     }

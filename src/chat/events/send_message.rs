@@ -32,7 +32,7 @@ impl ChatEvent for SendMessage {
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        chat.parse_send_by(payload, None, author).map(SendMessage)
+        chat.parse_send(payload, None, author).map(SendMessage)
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {

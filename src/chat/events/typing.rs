@@ -29,10 +29,7 @@ impl ChatEvent for Typing {
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
         let fields = Fields::of(payload)?;
-        let (sender, user) = match author {
-            Some(author) => (author.name.as_sender(), Some(author.username.clone())),
-            None => (SenderName::parse(fields.string("sender")?)?, None),
-        };
+        let (sender, user) = fields.sender(author)?;
         Ok(Typing {
             room: fields.room()?,
             sender,
