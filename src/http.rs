@@ -86,7 +86,7 @@ impl App {
             _ if verdict == Verdict::Denied => {
                 error_json(ErrorCode::Forbidden, "origin not allowed")
             }
-            _ if let Err(error) = self.admit(&request) => chat_error_response(&error),
+            _ if let Err(error) = self.admit(&request) => self.refuse(&error, "http"),
             _ => match rest
                 .strip_prefix("rooms/")
                 .and_then(|rest| rest.strip_suffix("/messages"))
@@ -106,10 +106,7 @@ impl App {
             AuthMode::Open => None,
             AuthMode::Accounts => match self.identify(&request) {
                 Ok(identity) => Some(identity),
-                Err(error) => {
-                    self.chat.report(&error, "http");
-                    return chat_error_response(&error);
-                }
+                Err(error) => return self.refuse(&error, "http"),
             },
         };
         match *request.method() {
@@ -126,12 +123,16 @@ impl App {
     /// Whether the client's address may make one more API request now. Every request
     /// the server accepted carries its address.
     fn admit(&self, request: &Request<Incoming>) -> Result<(), ChatError> {
-        let Some(address) = client_ip(request) else {
-            return Ok(());
-        };
-        self.chat
-            .admit_http(address)
-            .inspect_err(|error| self.chat.report(error, "http"))
+        match client_ip(request) {
+            Some(address) => self.chat.admit_http(address),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts and logs a refused request (as [`Chat::report`]) and answers it.
+    fn refuse(&self, error: &ChatError, event: &str) -> HttpResponse {
+        self.chat.report(error, event);
+        chat_error_response(error)
     }
 
     async fn post_message(
@@ -142,17 +143,11 @@ impl App {
     ) -> HttpResponse {
         let payload = match read_json(request, self.engine.config().max_payload).await {
             Ok(payload) => payload,
-            Err(error) => {
-                self.chat.report(&error, "http_post");
-                return chat_error_response(&error);
-            }
+            Err(error) => return self.refuse(&error, "http_post"),
         };
         let request = match self.chat.parse_send(Some(&payload), Some(room), author) {
             Ok(request) => request,
-            Err(error) => {
-                self.chat.report(&error, "http_post");
-                return chat_error_response(&error);
-            }
+            Err(error) => return self.refuse(&error, "http_post"),
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.chat.send(&self.namespace, request, move |result| {
@@ -192,17 +187,11 @@ impl App {
             .parse_history(Some(&Value::Object(query)), Some(room))
         {
             Ok(history) => history,
-            Err(error) => {
-                self.chat.report(&error, "http_get");
-                return chat_error_response(&error);
-            }
+            Err(error) => return self.refuse(&error, "http_get"),
         };
         match self.chat.history(&history).await {
             Ok(messages) => json_response(StatusCode::OK, &json!({"messages": messages})),
-            Err(error) => {
-                self.chat.report(&error, "http_get");
-                chat_error_response(&error)
-            }
+            Err(error) => self.refuse(&error, "http_get"),
         }
     }
 

@@ -8,9 +8,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::auth::is_local;
-use super::{
-    App, chat_error_response, client_ip, error_json, json_response, percent_decode, read_json,
-};
+use super::{App, client_ip, error_json, json_response, percent_decode, read_json};
 use crate::accounts::{
     AccountsError, AuthMode, Identity, NewUser, Password, Role, SESSION_COOKIE, SESSION_LIFETIME,
     SignedIn,
@@ -142,10 +140,7 @@ impl App {
                 Err(error) => Err(error),
             },
         };
-        answer.unwrap_or_else(|error| {
-            self.chat.report(&error, "http_accounts");
-            chat_error_response(&error)
-        })
+        answer.unwrap_or_else(|error| self.refuse(&error, "http_accounts"))
     }
 
     async fn public(
