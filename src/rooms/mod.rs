@@ -475,8 +475,15 @@ impl Rooms {
             let counted = lock(&recent).count(username, read_marker);
             let counts = match counted {
                 Counted::Done(counts) => counts,
-                Counted::NeedsOlder(counts, before) => {
-                    self.count_older(username, &record.id, read_marker, before, counts)?
+                Counted::NeedsOlder {
+                    counted,
+                    before,
+                    newest,
+                } => {
+                    let counts =
+                        self.count_older(username, &record.id, read_marker, before, counted)?;
+                    lock(&recent).remember(username, read_marker, newest, counts);
+                    counts
                 }
             };
             let latest = lock(&recent).latest().cloned();
