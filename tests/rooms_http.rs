@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    Client, HttpReply, Script, ServerProcess, http, run_client, run_parley, start_parley,
+    Client, HttpReply, Script, ServerProcess, http, restart_parley, run_client, run_parley,
+    start_parley,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -44,7 +45,12 @@ struct Team {
 
 impl Team {
     fn start() -> Team {
-        let data = tempfile::tempdir().expect("temporary directory");
+        Team::start_on(tempfile::tempdir().expect("temporary directory"))
+    }
+
+    /// Adds the team to `data` (which may hold an earlier server's messages) and
+    /// starts the server on it.
+    fn start_on(data: tempfile::TempDir) -> Team {
         let mut tokens = serde_json::Map::new();
         for name in ["alice", "bob", "carol", "dave"] {
             let mut args = vec!["user", "add", name, "--password-stdin"];
@@ -64,9 +70,31 @@ impl Team {
         }
     }
 
-    /// Runs the `seed` scenario: closed `plans` (bob, carol) holding "plans text", the
-    /// DM `dm:bob:carol` holding "dm text", open `lobby` (bob) with "lobby text", the
-    /// latest, and open `garden` (carol only, no messages).
+    /// Stops the server (SIGTERM) and starts it again on the same data and address.
+    fn restart(self) -> Team {
+        let Team {
+            _data,
+            server,
+            tokens,
+        } = self;
+        let url = server.url.clone();
+        assert!(server.terminate().success(), "parley stops cleanly");
+        let server = restart_parley(
+            &url,
+            _data.path(),
+            &["--auth", "accounts", "--rate-limit", "0"],
+        );
+        Team {
+            _data,
+            server,
+            tokens,
+        }
+    }
+
+    /// Runs the `seed` scenario: closed `plans` (bob, carol) holding "plans text",
+    /// which carol has read, the DM `dm:bob:carol` holding "dm text", open `lobby`
+    /// (bob) with "lobby text", the latest, and open `garden` (carol only, no
+    /// messages).
     fn seeded() -> Team {
         let team = Team::start();
         let out = run_client(
@@ -336,5 +364,127 @@ fn open_mode_http_messages_are_unchanged() {
         "as before",
         "{}",
         get.body
+    );
+}
+
+/// What the room list shows of a user's rooms: id, members, unread, mentions, read
+/// marker and the latest message's id.
+fn summary(rooms: &[Value]) -> Vec<Value> {
+    rooms
+        .iter()
+        .map(|r| {
+            json!([
+                r["id"],
+                r["kind"],
+                r["members"],
+                r["unread"],
+                r["mentions"],
+                r["read_marker"],
+                r["last_message"]["id"]
+            ])
+        })
+        .collect()
+}
+
+#[test]
+fn rooms_members_and_read_markers_survive_a_restart() {
+    let team = Team::seeded();
+    let before: Vec<Vec<Value>> = ["alice", "bob", "carol", "dave"]
+        .map(|user| summary(&team.rooms(user, "?all=1")))
+        .to_vec();
+    let carol = team.rooms("carol", "");
+    let plans = carol
+        .iter()
+        .find(|r| r["id"] == "plans")
+        .expect("carol's plans");
+    assert_eq!(
+        (plans["unread"].as_u64(), plans["mentions"].as_u64()),
+        (Some(0), Some(0)),
+        "{plans}"
+    );
+    assert!(
+        plans["read_marker"].as_u64() > Some(0),
+        "carol read plans: {plans}"
+    );
+
+    let team = team.restart();
+    let after: Vec<Vec<Value>> = ["alice", "bob", "carol", "dave"]
+        .map(|user| summary(&team.rooms(user, "?all=1")))
+        .to_vec();
+    assert_eq!(after, before);
+    assert_forbidden(
+        &team.call("dave", "GET", "/api/rooms/plans/messages", None),
+        "dave after a restart",
+    );
+    assert_forbidden(
+        &team.call("alice", "GET", "/api/rooms/dm:bob:carol/messages", None),
+        "an admin's GET of a DM after a restart",
+    );
+    let claim = team.call(
+        "dave",
+        "POST",
+        "/api/rooms/dm:bob:dave/messages",
+        Some(json!({"text": "mine"})),
+    );
+    assert_forbidden(&claim, "a claim of an unopened dm: id after a restart");
+}
+
+#[test]
+fn a_data_directory_of_the_chat_before_rooms_opens_with_its_rooms_open() {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let open = start_parley(data.path(), &["--auth", "open"]);
+    for room in ["legacy", "old.times"] {
+        let post = http(
+            &open.url,
+            "POST",
+            &format!("/api/rooms/{room}/messages"),
+            &[("Content-Type", "application/json")],
+            json!({"text": format!("from {room}"), "sender": "Zed"})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(post.status, 201, "{}", post.body);
+    }
+    assert!(
+        open.terminate().success(),
+        "the open-mode server stops cleanly"
+    );
+
+    let team = Team::start_on(data);
+    assert!(
+        team.rooms("bob", "").is_empty(),
+        "nobody is a member of an adopted room"
+    );
+    let all = team.rooms("bob", "?all=1");
+    for room in ["legacy", "old.times"] {
+        let listed = all.iter().find(|r| r["id"] == room);
+        let listed = listed.unwrap_or_else(|| panic!("?all=1 lacks {room}: {all:?}"));
+        assert_eq!(listed["kind"], "open", "{listed}");
+        assert_eq!(listed["name"], room, "{listed}");
+        assert_eq!(listed["member"], false, "{listed}");
+        assert_eq!(
+            listed["last_message"]["text"],
+            format!("from {room}"),
+            "{listed}"
+        );
+        let (status, body) = team.get("dave", &format!("/api/rooms/{room}/messages"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["messages"][0]["text"],
+            format!("from {room}"),
+            "{body}"
+        );
+    }
+    let post = team.call(
+        "bob",
+        "POST",
+        "/api/rooms/legacy/messages",
+        Some(json!({"text": "bob is here"})),
+    );
+    assert_eq!(post.status, 201, "{}", post.body);
+    assert_eq!(
+        ids(&team.rooms("bob", "")),
+        ["legacy"],
+        "posting to an open room makes the sender a member"
     );
 }

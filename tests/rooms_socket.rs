@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use support::{Client, ServerProcess, run_client, run_parley, start_parley};
+use support::{Client, ServerProcess, run_client, run_client_with_env, run_parley, start_parley};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -103,8 +103,18 @@ fn team_server() -> (tempfile::TempDir, ServerProcess, &'static str) {
 }
 
 fn javascript(scenario: &str) {
+    javascript_over(scenario, &[]);
+}
+
+/// Runs `scenario` with `env` (PARLEY_TEST_TRANSPORT picks one transport).
+fn javascript_over(scenario: &str, env: &[(&str, &str)]) {
     let (_data, server, tokens) = team_server();
-    let out = run_client(Client::Node, "rooms.mjs", &[&server.url, scenario, tokens]);
+    let out = run_client_with_env(
+        Client::Node,
+        "rooms.mjs",
+        &[&server.url, scenario, tokens],
+        env,
+    );
     assert!(out.contains(&format!("ok {scenario}")), "{out}");
 }
 
@@ -116,6 +126,13 @@ fn joining_or_sending_makes_a_member_of_an_open_room_and_part_ends_it() {
 #[test]
 fn closed_rooms_tell_every_socket_of_who_is_added_or_removed() {
     javascript("closed-rooms");
+}
+
+#[test]
+fn room_events_and_memberships_reach_polling_and_websocket_only_clients() {
+    for transport in ["polling", "websocket"] {
+        javascript_over("closed-rooms", &[("PARLEY_TEST_TRANSPORT", transport)]);
+    }
 }
 
 #[test]
@@ -131,6 +148,11 @@ fn a_non_member_is_refused_everything_and_sees_nothing() {
 #[test]
 fn rooms_are_ordered_by_activity_with_unread_and_mention_counts() {
     javascript("rooms");
+}
+
+#[test]
+fn unread_counts_reach_past_the_messages_in_memory_and_stop_at_999() {
+    javascript("counts");
 }
 
 #[test]

@@ -19,6 +19,7 @@
 //                  may enter closed rooms but not DMs
 //   rooms          `rooms`: most recent activity first, unread and mention counts, read
 //                  markers moving them; `room`; GET /api/rooms and ?all=1 agree
+//   counts         unread counts beyond the newest 1024 messages, and the cap of 999
 //   read           `read`: max() of the marker, the other sockets of mine told, the join
 //                  ack and `room` carry it
 //   fanout         a socket receives the messages of all my rooms without joining them,
@@ -30,6 +31,8 @@
 //   hold USER      (for tests/rooms_http.rs) connects as USER, prints `connected USER`
 //                  and stays until a line or the end on stdin
 //   seed           (for tests/rooms_http.rs) makes the rooms it describes, prints `seeded`
+// PARLEY_TEST_TRANSPORT=websocket|polling restricts the signed-in sockets to one
+// transport (default: polling then upgrade).
 // Prints `ok <scenario>` or `FAIL <scenario>: reason`.
 
 import { createHash } from 'node:crypto';
@@ -54,11 +57,13 @@ const openSockets = [];
 // start in `socket.seen[event]`, so a test can wait for one or assert none came.
 async function signIn(user, options = {}) {
   check(tokens[user], `no token for ${user}`);
+  const only = process.env.PARLEY_TEST_TRANSPORT;
   const socket = io(baseUrl, {
     forceNew: true,
     reconnection: false,
     timeout: WAIT_MS,
     auth: { token: tokens[user] },
+    ...(only ? { transports: [only] } : {}),
     ...options,
   });
   openSockets.push(socket);
@@ -276,6 +281,7 @@ async function scenarioClosedRooms() {
   const carolLater = await signIn('carol');
 
   // add_member by a member: the new member's sockets are told, then get the messages.
+  await refused(carol, 'add_member', { room, username: 'nobody-here' }, 'not_found');
   const added = await ok(carol, 'add_member', { room, username: 'dave' });
   checkRoom(added.room, { id: room, members: ['bob', 'carol', 'dave'], member: true }, 'add_member ack');
   checkRoom((await waitFor(dave, 'room', roomEvent(room, true), 'a `room` event on being added')).room,
@@ -332,6 +338,7 @@ async function scenarioDirect() {
   // The same room again, from either side.
   checkRoom((await ok(alice, 'open_dm', { users: ['bob'] })).room, { id: 'dm:alice:bob', members: ['alice', 'bob'] }, 'open_dm again');
   checkRoom((await ok(bob, 'open_dm', { users: ['alice'] })).room, { id: 'dm:alice:bob', members: ['alice', 'bob'] }, "open_dm from the other side");
+  checkRoom((await ok(alice, 'open_dm', { users: ['Bob'] })).room, { id: 'dm:alice:bob' }, 'usernames compare case-insensitively');
 
   // Members receive it without joining; the DM is in both people's rooms.
   const psst = await send(alice, 'dm:alice:bob', 'psst bob');
@@ -365,7 +372,7 @@ async function scenarioDirect() {
   const hashed = `dm:${sha32(list)}`;
   const long = (await ok(alice, 'open_dm', { users: five })).room;
   checkRoom(long, { id: hashed, kind: 'direct', members: ['alice', ...five].sort() }, 'a DM id over 128 characters is hashed');
-  const longAgain = await signIn('long5');
+  const longAgain = await signIn(longName('long5'));
   checkRoom((await ok(longAgain, 'open_dm', { users: ['alice', ...five.filter((u) => u !== longName('long5'))] })).room,
     { id: hashed }, 'the hashed DM again, opened by another member');
 
@@ -495,7 +502,7 @@ async function scenarioRooms() {
 
   const mine = await send(alice, r1, 'my own words');
   const plain = await send(bob, r1, 'plain words');
-  const direct = await send(bob, r1, '@alice have a look');
+  const direct = await send(bob, r1, '@Alice have a look'); // names compare case-insensitively
   const everyone = await send(bob, r1, 'all of you @room');
   const other = await send(bob, r1, '@carol is not alice');
   await send(bob, r3, 'three');
@@ -552,6 +559,53 @@ async function scenarioRooms() {
     { kind: 'open', member: false }, '?all=1: an open room I am not in');
   check(!ids(all).includes(hidden), `?all=1 must not list a closed room I am not in: ${show(ids(all))}`);
   for (const id of mineOnly) check(all.find((room) => room.id === id)?.member === true, `?all=1 keeps my room ${id}`);
+}
+
+// Sends `texts` to `room`, up to 32 at a time (the server takes 64 in flight per
+// connection), and returns the messages in id order.
+async function sendMany(socket, room, texts) {
+  const sent = [];
+  for (let start = 0; start < texts.length; start += 32) {
+    const batch = texts.slice(start, start + 32).map((text) => send(socket, room, text));
+    sent.push(...await Promise.all(batch));
+  }
+  return sent.sort((a, b) => a.id - b.id);
+}
+
+// Counts that need more than the newest 1024 messages (which the server keeps in memory
+// per room): my own long run after others' messages, in a room counted before the run
+// (kept up to date in memory) and in one counted only after it (loaded from the store);
+// and the cap of 999.
+async function scenarioCounts() {
+  const alice = await signIn('alice');
+  const bob = await signIn('bob');
+  const [counted, fresh] = [randomName('busy'), randomName('busy')];
+  for (const room of [counted, fresh]) {
+    await ok(alice, 'join', { room });
+    await ok(bob, 'join', { room });
+  }
+  checkRoom(await roomOf(alice, counted), { unread: 0, mentions: 0 }, 'an empty room');
+
+  const early = {};
+  for (const room of [counted, fresh]) {
+    early[room] = await sendMany(bob, room, ['@alice first', 'second', '@room third']);
+  }
+  const mine = Array.from({ length: 1100 }, (_, i) => `mine ${i}`);
+  const [ownCounted, ownFresh] = await Promise.all([sendMany(alice, counted, mine), sendMany(alice, fresh, mine)]);
+  for (const [room, own] of [[fresh, ownFresh], [counted, ownCounted]]) {
+    checkRoom(await roomOf(alice, room), { unread: 3, mentions: 2, last: own[own.length - 1] },
+      `${room}: others' messages before 1100 of my own`);
+    checkRoom(await roomOf(bob, room), { unread: 999, mentions: 0 }, `${room}: bob's count of alice's 1100 stops at 999`);
+  }
+  await ok(alice, 'read', { room: counted, id: early[counted][1].id });
+  checkRoom(await roomOf(alice, counted), { unread: 1, mentions: 1 }, 'read past the first two');
+
+  const pings = await sendMany(bob, counted, Array.from({ length: 1000 }, (_, i) => `@alice ping ${i}`));
+  checkRoom(await roomOf(alice, counted), { unread: 999, mentions: 999 }, 'the cap');
+  const listed = (await myRooms(alice)).find((r) => r.id === counted);
+  checkRoom(listed, { unread: 999, mentions: 999 }, '`rooms` at the cap');
+  await ok(alice, 'read', { room: counted, id: pings[pings.length - 11].id });
+  checkRoom(await roomOf(alice, counted), { unread: 10, mentions: 10, last: pings[pings.length - 1] }, 'ten left');
 }
 
 async function scenarioRead() {
@@ -671,9 +725,11 @@ async function scenarioOpenMode() {
 }
 
 // Stays connected as `user` until a line (or the end) on stdin, for tests/rooms_http.rs;
-// then the socket disconnects as a closed tab does.
+// then the socket disconnects as a closed tab does. Over WebSocket alone, so that the
+// server hears of the departure at once: a polling client leaving before its upgrade
+// would be noticed only at the ping timeout, and the test would time that instead.
 async function scenarioHold(user) {
-  await signIn(user);
+  const socket = await signIn(user, { transports: ['websocket'] });
   console.log(`connected ${user}`);
   await new Promise((resolve) => {
     process.stdin.on('data', resolve);
@@ -681,16 +737,19 @@ async function scenarioHold(user) {
     process.stdin.resume();
   });
   process.stdin.pause();
+  socket.disconnect();
+  await sleep(QUIET_MS); // the close frame goes out before the process ends
 }
 
 // The rooms tests/rooms_http.rs reads over HTTP: closed `plans` (bob, carol) holding
-// "plans text", the DM of bob and carol holding "dm text", open `lobby` (bob) holding
+// "plans text", which carol has read, the DM of bob and carol holding "dm text", open `lobby` (bob) holding
 // "lobby text" (the latest), open `garden` (carol only).
 async function scenarioSeed() {
   const bob = await signIn('bob');
   const carol = await signIn('carol');
   await ok(bob, 'create_room', { room: 'plans', name: 'Plans', kind: 'closed', members: ['carol'] });
-  await send(bob, 'plans', 'plans text');
+  const plans = await send(bob, 'plans', 'plans text');
+  await ok(carol, 'read', { room: 'plans', id: plans.id });
   const dm = (await ok(bob, 'open_dm', { users: ['carol'] })).room.id;
   await send(carol, dm, 'dm text');
   await ok(carol, 'join', { room: 'garden' });
@@ -706,6 +765,7 @@ const scenarios = {
   'non-member': scenarioNonMember,
   rooms: scenarioRooms,
   read: scenarioRead,
+  counts: scenarioCounts,
   fanout: scenarioFanout,
   presence: scenarioPresence,
   'open-mode': scenarioOpenMode,
