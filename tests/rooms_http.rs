@@ -301,6 +301,19 @@ fn get_api_rooms_lists_my_rooms_by_activity_and_all_adds_open_ones() {
     open.sort();
     assert_eq!(open, ["garden", "lobby"]);
 
+    // Posting to an open room makes the poster a member, as sending over a socket does.
+    let post = team.call(
+        "dave",
+        "POST",
+        "/api/rooms/garden/messages",
+        Some(json!({"text": "hello garden"})),
+    );
+    assert_eq!(post.status, 201, "{}", post.body);
+    let dave = team.rooms("dave", "");
+    assert_eq!(ids(&dave), ["garden"], "{dave:?}");
+    assert_eq!(dave[0]["member"], true);
+    assert_eq!(dave[0]["last_message"]["text"], "hello garden");
+
     let anonymous = http(&team.server.url, "GET", "/api/rooms", &[], b"");
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
 }

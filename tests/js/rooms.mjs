@@ -304,7 +304,9 @@ async function scenarioClosedRooms() {
   await waitFor(carol, 'room', (e) => e?.room?.id === room && e.room.member === true && !e.room.members?.includes('dave'), 'a `room` event without the removed member');
   const third = await send(bob1, room, 'dave is gone');
   await none(dave, 'message', (m) => m.id === third.id, 'a message of a room he was removed from (even joined before)');
-  await refused(dave, 'join', { room }, 'forbidden', ['dave is gone', 'welcome dave']);
+  for (const event of ['join', 'history', 'room']) {
+    await refused(dave, event, { room }, 'forbidden', ['dave is gone', 'welcome dave']);
+  }
   check(!ids(await myRooms(dave)).includes(room), 'a removed member no longer lists the room');
 
   // An admin who is not a member may manage it too.
@@ -482,6 +484,11 @@ async function scenarioNonMember() {
     await refused(socket, 'send_message', { room: 'dm:dave:erin', text: 'claim' }, 'forbidden');
   }
   await refused(dave, 'join', { room: 'dm:no:such:people' }, 'forbidden');
+  // The server's own channels (`@` for presence, `@bob` for bob's read markers and room
+  // events) are no chat rooms anyone may join.
+  for (const channel of ['@', '@bob']) await refused(dave, 'join', { room: channel }, 'invalid');
+  await ok(bob, 'read', { room: dm, id: dmMessage.id });
+  await none(dave, 'read', () => true, "another user's read markers");
   const claim = await api('dave', 'POST', `/api/rooms/${encodeURIComponent('dm:dave:erin')}/messages`, { text: 'claim' });
   check(claim.status === 403, `POST to an unopened dm: id: ${claim.status} ${claim.text}`);
   const erin = await signIn('erin');
