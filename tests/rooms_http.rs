@@ -464,6 +464,15 @@ fn a_data_directory_of_the_chat_before_rooms_opens_with_its_rooms_open() {
     );
 
     let team = Team::start_on(data);
+    for room in ["legacy", "old.times"] {
+        let (status, body) = team.get("dave", &format!("/api/rooms/{room}/messages"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["messages"][0]["text"],
+            format!("from {room}"),
+            "{body}"
+        );
+    }
     assert!(
         team.rooms("bob", "").is_empty(),
         "nobody is a member of an adopted room"
@@ -479,13 +488,6 @@ fn a_data_directory_of_the_chat_before_rooms_opens_with_its_rooms_open() {
             listed["last_message"]["text"],
             format!("from {room}"),
             "{listed}"
-        );
-        let (status, body) = team.get("dave", &format!("/api/rooms/{room}/messages"));
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            body["messages"][0]["text"],
-            format!("from {room}"),
-            "{body}"
         );
     }
     let post = team.call(

@@ -392,6 +392,17 @@ async function scenarioDirect() {
   await refused(alice, 'remove_member', { room: 'dm:alice:bob', username: 'bob' }, 'forbidden');
   await refused(bob, 'part', { room: 'dm:alice:bob' }, 'forbidden');
   checkRoom(await roomOf(bob, 'dm:alice:bob'), { members: ['alice', 'bob'], member: true }, 'the DM after the refusals');
+
+  // Opening it again changes nothing, so nobody is told of a change (`room` is for a
+  // record that changed). Last, so that a failure here hides none of the above.
+  await sleep(QUIET_MS); // every earlier event has arrived
+  forget(bob2, 'room');
+  forget(alice, 'room');
+  await ok(alice, 'open_dm', { users: ['bob'] });
+  await ok(bob, 'open_dm', { users: ['alice'] });
+  for (const socket of [alice, bob2]) {
+    await none(socket, 'room', roomEvent('dm:alice:bob'), 'a `room` event for a DM opened again, unchanged');
+  }
 }
 
 function longName(name) {
