@@ -121,6 +121,18 @@ impl Index {
         self.rooms.insert(record.id.clone(), record);
     }
 
+    /// A newcomer to a room with a history starts with nothing unread: their marker
+    /// is now, which every later message's id (a microsecond timestamp) passes.
+    fn welcome(&mut self, username: &Username, room: &RoomName) {
+        let marker = self
+            .markers
+            .entry(username.clone())
+            .or_default()
+            .entry(room.clone())
+            .or_insert(0);
+        *marker = (*marker).max(now_micros());
+    }
+
     fn marker(&self, username: &Username, room: &RoomName) -> u64 {
         self.markers
             .get(username)
@@ -248,6 +260,7 @@ impl Rooms {
         };
         check_room_cap(&index, &who.username)?;
         record.members.insert(who.username.clone());
+        index.welcome(&who.username, room);
         index.put(record.clone());
         Ok(Some(RoomChange {
             record,
@@ -344,6 +357,7 @@ impl Rooms {
         }
         check_room_cap(&index, &username)?;
         record.members.insert(username.clone());
+        index.welcome(&username, room);
         index.put(record.clone());
         Ok(RoomChange {
             record,
@@ -381,22 +395,17 @@ impl Rooms {
     }
 
     /// Writes what `change` did to disk, durably: the room's record as it is now (so
-    /// that of two changes written out of order, the later state wins), and for each
-    /// newcomer to a room with a history a read marker at its latest message, so a
-    /// person who joins starts with nothing unread. Changes are made in memory first
-    /// (the sending path must not wait for a disk), so this is what an
-    /// acknowledgement of a change waits for. Blocks.
+    /// that of two changes written out of order, the later state wins) and the
+    /// newcomers' read markers. Changes are made in memory first (the sending path
+    /// must not wait for a disk), so this is what an acknowledgement of a change waits
+    /// for. Blocks.
     pub fn persist(&self, change: &RoomChange) -> Result<(), RoomsError> {
         let room = &change.record.id;
-        let latest = if change.joined.is_empty() {
-            0
-        } else {
-            self.latest_id(room)?
-        };
         let storage = self.lock();
         for newcomer in &change.joined {
-            if latest > 0 && self.raise_marker(newcomer, room, latest) {
-                storage.put_marker(newcomer, room, latest)?;
+            let marker = self.marker(newcomer, room);
+            if marker > 0 {
+                storage.put_marker(newcomer, room, marker)?;
             }
         }
         let current = self.read().rooms.get(room).cloned();
@@ -466,8 +475,15 @@ impl Rooms {
             let counted = lock(&recent).count(username, read_marker);
             let counts = match counted {
                 Counted::Done(counts) => counts,
-                Counted::NeedsOlder(counts, before) => {
-                    self.count_older(username, &record.id, read_marker, before, counts)?
+                Counted::NeedsOlder {
+                    counted,
+                    before,
+                    newest,
+                } => {
+                    let counts =
+                        self.count_older(username, &record.id, read_marker, before, counted)?;
+                    lock(&recent).remember(username, read_marker, newest, counts);
+                    counts
                 }
             };
             let latest = lock(&recent).latest().cloned();
@@ -724,7 +740,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn now_ms() -> u64 {
+    now_micros() / 1000
+}
+
+fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+        .map_or(0, |since| since.as_micros() as u64)
 }

@@ -7,7 +7,7 @@
 //! marker older than what memory holds is counted from the store, bounded: unread counts
 //! stop at [`MAX_UNREAD`] anyway.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use crate::model::{Message, Username};
 
@@ -99,6 +99,16 @@ impl Unread {
     }
 }
 
+impl Unread {
+    /// The counts of two stretches of a room together, within the cap.
+    fn plus(self, other: Unread) -> Unread {
+        Unread {
+            unread: (self.unread + other.unread).min(MAX_UNREAD),
+            mentions: (self.mentions + other.mentions).min(MAX_UNREAD),
+        }
+    }
+}
+
 /// One room's recent messages, oldest first.
 #[derive(Debug, Default)]
 pub struct Recent {
@@ -106,14 +116,32 @@ pub struct Recent {
     /// Every message of the room with a larger id is in `entries`.
     complete_after: u64,
     latest: Option<Message>,
+    /// Counts that had to be read from the store, by reader, so that the store is read
+    /// once rather than at every listing.
+    beyond: HashMap<Username, Beyond>,
+}
+
+/// A reader's counts of the messages after `marker` up to `pivot` (the newest one
+/// when they were counted). They hold while the marker stays and memory still has
+/// every message after `pivot`: until about [`RECENT_CAP`] more have come.
+#[derive(Debug, Clone, Copy)]
+struct Beyond {
+    marker: u64,
+    pivot: u64,
+    counts: Unread,
 }
 
 /// How far memory answered a count.
 pub enum Counted {
     Done(Unread),
-    /// The messages after the marker and before `before` are not in memory; what is
-    /// counted so far is in the first field.
-    NeedsOlder(Unread, u64),
+    /// The messages after the marker and before `before` are not in memory. `counted`
+    /// is what memory held (the messages up to `newest`); once the rest is counted,
+    /// [`Recent::remember`] the total.
+    NeedsOlder {
+        counted: Unread,
+        before: u64,
+        newest: u64,
+    },
 }
 
 impl Recent {
@@ -130,6 +158,7 @@ impl Recent {
             entries,
             complete_after,
             latest,
+            beyond: HashMap::new(),
         }
     }
 
@@ -166,17 +195,42 @@ impl Recent {
 
     /// Counts `reader`'s unread messages after `marker`, newest first.
     pub fn count(&self, reader: &Username, marker: u64) -> Counted {
+        let known = self
+            .beyond
+            .get(reader)
+            .filter(|beyond| beyond.marker == marker && beyond.pivot >= self.complete_after);
+        let floor = known.map_or(marker, |beyond| beyond.pivot.max(marker));
         let mut unread = Unread::default();
         for entry in self.entries.iter().rev() {
-            if entry.id <= marker || !unread.add(entry, reader) {
+            if entry.id <= floor {
+                break;
+            }
+            if !unread.add(entry, reader) {
                 return Counted::Done(unread);
             }
         }
-        if marker < self.complete_after {
-            Counted::NeedsOlder(unread, self.complete_after.saturating_add(1))
-        } else {
-            Counted::Done(unread)
+        match known {
+            Some(beyond) => Counted::Done(unread.plus(beyond.counts)),
+            None if marker < self.complete_after => Counted::NeedsOlder {
+                counted: unread,
+                before: self.complete_after.saturating_add(1),
+                newest: self.entries.back().map_or(0, |entry| entry.id),
+            },
+            None => Counted::Done(unread),
         }
+    }
+
+    /// Keeps what a count that reached into the store found: `counts` of the
+    /// messages after `marker` up to `newest`.
+    pub fn remember(&mut self, reader: &Username, marker: u64, newest: u64, counts: Unread) {
+        self.beyond.insert(
+            reader.clone(),
+            Beyond {
+                marker,
+                pivot: newest,
+                counts,
+            },
+        );
     }
 }
 
@@ -229,7 +283,7 @@ mod tests {
         }
         let count = |who: &str, marker| match recent.count(&user(who), marker) {
             Counted::Done(unread) => (unread.unread, unread.mentions),
-            Counted::NeedsOlder(..) => panic!("the whole room is in memory"),
+            Counted::NeedsOlder { .. } => panic!("the whole room is in memory"),
         };
         assert_eq!(count("ann", 0), (3, 2));
         assert_eq!(count("ann", 2), (2, 1));
@@ -250,7 +304,7 @@ mod tests {
         recent.push(&message(3, "bob", "c"));
         match recent.count(&user("ann"), 0) {
             Counted::Done(unread) => assert_eq!(unread.unread, 2),
-            Counted::NeedsOlder(..) => panic!("whole room"),
+            Counted::NeedsOlder { .. } => panic!("whole room"),
         }
     }
 
@@ -264,27 +318,47 @@ mod tests {
         assert_eq!(recent.latest().map(|m| m.id), Some(3));
         match recent.count(&user("ann"), 1) {
             Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (2, 1)),
-            Counted::NeedsOlder(..) => panic!("whole room"),
+            Counted::NeedsOlder { .. } => panic!("whole room"),
         }
     }
 
     #[test]
-    fn a_marker_older_than_memory_asks_for_older_messages() {
+    fn a_marker_older_than_memory_asks_for_older_messages_once() {
         let newest: Vec<Message> = (10..10 + RECENT_CAP as u64)
             .map(|id| message(id, "ann", "mine"))
             .collect();
+        let last = 9 + RECENT_CAP as u64;
         let mut recent = Recent::from_newest(newest, RECENT_CAP);
-        match recent.count(&user("ann"), 3) {
-            Counted::NeedsOlder(unread, before) => {
-                assert_eq!(unread, Unread::default());
-                assert_eq!(before, 10);
+        let ann = user("ann");
+        match recent.count(&ann, 3) {
+            Counted::NeedsOlder {
+                counted,
+                before,
+                newest,
+            } => {
+                assert_eq!(counted, Unread::default());
+                assert_eq!((before, newest), (10, last));
             }
             Counted::Done(_) => panic!("messages 4..9 may exist"),
         }
+        // The store held 5 unread (one a mention) before message 10.
+        let older = Unread {
+            unread: 5,
+            mentions: 1,
+        };
+        recent.remember(&ann, 3, last, older);
+        recent.push(&message(5000, "bob", "@ann look"));
+        match recent.count(&ann, 3) {
+            Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (6, 2)),
+            Counted::NeedsOlder { .. } => panic!("remembered"),
+        }
+        // A moved marker is counted afresh.
+        assert!(matches!(recent.count(&ann, 4), Counted::NeedsOlder { .. }));
         // Pushing past the cap moves the boundary along.
-        recent.push(&message(5000, "bob", "x"));
-        match recent.count(&user("ann"), 9) {
-            Counted::NeedsOlder(unread, before) => assert_eq!((unread.unread, before), (1, 11)),
+        match recent.count(&ann, 9) {
+            Counted::NeedsOlder {
+                counted, before, ..
+            } => assert_eq!((counted.unread, before), (1, 11)),
             Counted::Done(_) => panic!("message 10 left memory"),
         }
     }
@@ -297,7 +371,7 @@ mod tests {
         }
         match recent.count(&user("ann"), 0) {
             Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (999, 999)),
-            Counted::NeedsOlder(..) => panic!("the cap ends the count"),
+            Counted::NeedsOlder { .. } => panic!("the cap ends the count"),
         }
     }
 }

@@ -233,7 +233,9 @@ impl Store {
         let messages = &self.trees.messages;
         let read = sled_err("listing rooms");
         let mut rooms = Vec::new();
-        let mut next = messages.first().map_err(&read)?;
+        // Dedupe entries and metadata sort first (their first bytes are below any
+        // room's); messages start after them.
+        let mut next = messages.get_gt(b" ").map_err(&read)?;
         while let Some((key, _)) = next {
             if !is_message_key(&key) {
                 break;
@@ -538,6 +540,26 @@ mod tests {
                 assert!(page.windows(2).all(|w| w[0].id < w[1].id));
             }
         }
+    }
+
+    #[tokio::test]
+    async fn room_names_lists_each_room_with_messages_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.room_names().unwrap().is_empty());
+        for name in ["b", "a", "a-", "a.b", "b", "a"] {
+            store
+                .append(new_message(name, "ann", "hi", Some(name)))
+                .await
+                .unwrap();
+        }
+        let names: Vec<String> = store
+            .room_names()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["a", "a-", "a.b", "b"]);
     }
 
     #[tokio::test]
