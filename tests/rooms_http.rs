@@ -3,8 +3,10 @@
 //! DMs included, most recent activity first, and `?all=1` adds the open rooms I am not
 //! in; a non-member's `GET`/`POST /api/rooms/{room}/messages` on a closed room or a DM
 //! is 403 and shows and stores nothing; `GET /api/users` says who is online, through
-//! the 10 s grace. The rooms are made by the official JS client (tests/js/rooms.mjs
-//! `seed`), since only Socket.IO creates them; `--auth open` answers as before.
+//! the 10 s grace; rooms, members and read markers survive a restart. The rooms are
+//! made by the official JS client (tests/js/rooms.mjs `seed`), since only Socket.IO
+//! creates them; `--auth open` answers as before. (A directory from before rooms:
+//! tests/rooms_migration.rs.)
 
 mod support;
 
@@ -45,12 +47,7 @@ struct Team {
 
 impl Team {
     fn start() -> Team {
-        Team::start_on(tempfile::tempdir().expect("temporary directory"))
-    }
-
-    /// Adds the team to `data` (which may hold an earlier server's messages) and
-    /// starts the server on it.
-    fn start_on(data: tempfile::TempDir) -> Team {
+        let data = tempfile::tempdir().expect("temporary directory");
         let mut tokens = serde_json::Map::new();
         for name in ["alice", "bob", "carol", "dave"] {
             let mut args = vec!["user", "add", name, "--password-stdin"];
@@ -440,66 +437,4 @@ fn rooms_members_and_read_markers_survive_a_restart() {
         Some(json!({"text": "mine"})),
     );
     assert_forbidden(&claim, "a claim of an unopened dm: id after a restart");
-}
-
-#[test]
-fn a_data_directory_of_the_chat_before_rooms_opens_with_its_rooms_open() {
-    let data = tempfile::tempdir().expect("temporary directory");
-    let open = start_parley(data.path(), &["--auth", "open"]);
-    for room in ["legacy", "old.times"] {
-        let post = http(
-            &open.url,
-            "POST",
-            &format!("/api/rooms/{room}/messages"),
-            &[("Content-Type", "application/json")],
-            json!({"text": format!("from {room}"), "sender": "Zed"})
-                .to_string()
-                .as_bytes(),
-        );
-        assert_eq!(post.status, 201, "{}", post.body);
-    }
-    assert!(
-        open.terminate().success(),
-        "the open-mode server stops cleanly"
-    );
-
-    let team = Team::start_on(data);
-    for room in ["legacy", "old.times"] {
-        let (status, body) = team.get("dave", &format!("/api/rooms/{room}/messages"));
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            body["messages"][0]["text"],
-            format!("from {room}"),
-            "{body}"
-        );
-    }
-    assert!(
-        team.rooms("bob", "").is_empty(),
-        "nobody is a member of an adopted room"
-    );
-    let all = team.rooms("bob", "?all=1");
-    for room in ["legacy", "old.times"] {
-        let listed = all.iter().find(|r| r["id"] == room);
-        let listed = listed.unwrap_or_else(|| panic!("?all=1 lacks {room}: {all:?}"));
-        assert_eq!(listed["kind"], "open", "{listed}");
-        assert_eq!(listed["name"], room, "{listed}");
-        assert_eq!(listed["member"], false, "{listed}");
-        assert_eq!(
-            listed["last_message"]["text"],
-            format!("from {room}"),
-            "{listed}"
-        );
-    }
-    let post = team.call(
-        "bob",
-        "POST",
-        "/api/rooms/legacy/messages",
-        Some(json!({"text": "bob is here"})),
-    );
-    assert_eq!(post.status, 201, "{}", post.body);
-    assert_eq!(
-        ids(&team.rooms("bob", "")),
-        ["legacy"],
-        "posting to an open room makes the sender a member"
-    );
 }

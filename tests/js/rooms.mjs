@@ -207,11 +207,15 @@ async function scenarioOpenRooms() {
   const bob = await signIn('bob');
   const room = randomName('lobby');
 
+  // The newcomer's marker is the server's to choose (it starts them with nothing
+  // unread); the ack carries whatever it is.
   const joined = await ok(a1, 'join', { room });
-  assertSame(joined, { ok: true, room, messages: [], read_marker: 0 }, 'join ack of a new open room');
+  assertSame(Object.keys(joined).sort(), ['messages', 'ok', 'read_marker', 'room'], 'join ack fields');
+  check(joined.room === room && joined.messages.length === 0, `join ack of a new open room: ${show(joined)}`);
+  check(Number.isSafeInteger(joined.read_marker) && joined.read_marker >= 0, `join ack read_marker: ${show(joined)}`);
   await waitFor(a2, 'room', roomEvent(room, true), 'a `room` event with member:true after joining on another tab');
   checkRoom(await roomOf(a1, room), {
-    id: room, name: room, kind: 'open', member: true, unread: 0, mentions: 0, read_marker: 0, last: null,
+    id: room, name: room, kind: 'open', member: true, unread: 0, mentions: 0, read_marker: joined.read_marker, last: null,
   }, 'a joined open room');
   check(ids(await myRooms(a2)).includes(room), 'the joined room is one of my rooms');
 
@@ -615,6 +619,14 @@ async function scenarioCounts() {
       `${room}: others' messages before 1100 of my own`);
     checkRoom(await roomOf(bob, room), { unread: 999, mentions: 0 }, `${room}: bob's count of alice's 1100 stops at 999`);
   }
+  // Later messages add to what was counted from the store, also once they in turn
+  // have left memory (bob's 30 below, pushed out by 1030 more of alice's).
+  await send(bob, fresh, '@alice again');
+  checkRoom(await roomOf(alice, fresh), { unread: 4, mentions: 3 }, 'one more after a count from the store');
+  await sendMany(bob, fresh, Array.from({ length: 29 }, (_, i) => `plain ${i}`));
+  await sendMany(alice, fresh, Array.from({ length: 1030 }, (_, i) => `more of mine ${i}`));
+  checkRoom(await roomOf(alice, fresh), { unread: 33, mentions: 3 }, "bob's 33 after 1030 more of mine");
+
   await ok(alice, 'read', { room: counted, id: early[counted][1].id });
   checkRoom(await roomOf(alice, counted), { unread: 1, mentions: 1 }, 'read past the first two');
 
