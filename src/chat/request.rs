@@ -9,12 +9,15 @@ use crate::accounts::Identity;
 use crate::model::{
     ClientId, MENTION_ROOM, MessageText, RoomName, SenderName, Username, mentioned_names,
 };
+use crate::search::{DEFAULT_RESULTS, MAX_RESULTS, SearchQuery};
 use crate::store::PageQuery;
 
 /// Messages returned by `join` and by a history request without a limit.
 pub const DEFAULT_PAGE: usize = 50;
 /// The most messages one history request returns.
 pub const MAX_PAGE: usize = 200;
+/// The longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 500;
 
 /// A `send_message` request (or an HTTP POST), validated.
 #[derive(Debug, Clone)]
@@ -52,6 +55,12 @@ impl HistoryRequest {
             since: None,
         }
     }
+}
+
+/// A search request (event or HTTP), validated.
+pub struct SearchRequest {
+    pub query: SearchQuery,
+    pub room: Option<RoomName>,
 }
 
 /// A JSON object received from a client, with field accessors that name the field in
@@ -205,6 +214,35 @@ impl Chat {
             .into_iter()
             .filter(|name| name.as_str() == MENTION_ROOM || team.rooms.user_may_read(name, room))
             .collect()
+    }
+
+    /// Validates a search request, from an event's payload or an HTTP query.
+    pub fn parse_search(&self, payload: Option<&Value>) -> Result<SearchRequest, ChatError> {
+        let fields = Fields::of(payload)?;
+        let q = fields.string("q")?;
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(ChatError::BadPayload(format!(
+                "q must be at most {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        let limit = fields
+            .optional_count("limit")?
+            .map_or(DEFAULT_RESULTS, |limit| {
+                usize::try_from(limit)
+                    .unwrap_or(MAX_RESULTS)
+                    .clamp(1, MAX_RESULTS)
+            });
+        Ok(SearchRequest {
+            query: SearchQuery {
+                q: q.to_owned(),
+                limit,
+                before: fields.optional_count("before")?,
+            },
+            room: fields
+                .optional_string("room")?
+                .map(RoomName::parse)
+                .transpose()?,
+        })
     }
 
     /// Validates a history request, from an event's payload or an HTTP query.

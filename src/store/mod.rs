@@ -323,6 +323,27 @@ impl Store {
         tokio::task::spawn_blocking(move || read_changes(&messages, &room, since, limit)).await?
     }
 
+    /// [`Store::changes_since`] on the calling thread, which it blocks.
+    pub fn changes_since_blocking(
+        &self,
+        room: &RoomName,
+        since: u64,
+        limit: usize,
+    ) -> Result<Changes, StoreError> {
+        read_changes(&self.trees.messages, room, since, limit)
+    }
+
+    /// What is stored at `id` in `room`, if anything. Blocks.
+    pub fn get_blocking(&self, room: &RoomName, id: u64) -> Result<Option<Stored>, StoreError> {
+        let key = message_key(room, id);
+        self.trees
+            .messages
+            .get(&key)
+            .map_err(sled_err("reading a message"))?
+            .map(|value| decode_entry(&key, &value))
+            .transpose()
+    }
+
     /// Every room that has messages, in id order. Blocks; costs one seek per room.
     pub fn room_names(&self) -> Result<Vec<RoomName>, StoreError> {
         let messages = &self.trees.messages;
