@@ -808,7 +808,7 @@ async function scenarioRace(seedArg) {
   const acked = []; // {id, rev} of every acknowledged creation or change
   const pick = (list) => list[Math.floor(rand() * list.length)];
   const all = [];
-  const OPS = 120; // per writer
+  const OPS = 250; // per writer: enough for a race to show in nearly every run
   const LIMIT = 20;
 
   const write = async (socket) => {
