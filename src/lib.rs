@@ -141,7 +141,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
 
     tracing::info!("shutting down: closing sessions and flushing the store");
     engine.shutdown(SHUTDOWN_GRACE).await;
-    store.flush().await?;
+    store.shut_down().await?;
     tracing::info!("stopped");
     Ok(())
 }

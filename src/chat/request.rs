@@ -323,7 +323,9 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(crate::store::Store::open(dir.path()).unwrap());
-        let chat = Chat::new(store, crate::chat::ChatLimits::default(), None);
+        let search =
+            std::sync::Arc::new(crate::search::Search::open(dir.path(), store.clone()).unwrap());
+        let chat = Chat::new(store, search, crate::chat::ChatLimits::default(), None);
         let author = Identity {
             username: Username::parse("ann").unwrap(),
             name: DisplayName::parse("Ann Lee").unwrap(),
