@@ -99,8 +99,8 @@ impl App {
         response
     }
 
-    /// `/api/rooms/{room}/messages`: in accounts mode only for someone signed in, whose
-    /// messages are theirs whatever the payload says.
+    /// `/api/rooms/{room}/messages`: in accounts mode only for someone signed in who may
+    /// read the room, whose messages are theirs whatever the payload says.
     async fn messages(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
         let author = match self.auth {
             AuthMode::Open => None,
@@ -111,7 +111,7 @@ impl App {
         };
         match *request.method() {
             Method::POST => self.post_message(request, room, author.as_ref()).await,
-            Method::GET => self.get_messages(&request, room).await,
+            Method::GET => self.get_messages(&request, room, author.as_ref()).await,
             _ => {
                 let mut response = error_json(ErrorCode::Invalid, "use GET or POST");
                 *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -149,6 +149,12 @@ impl App {
             Ok(request) => request,
             Err(error) => return self.refuse(&error, "http_post"),
         };
+        // Sending to an open room makes the sender a member, as joining it would.
+        match self.chat.enter(&self.namespace, author, &request.room) {
+            Ok(Some(change)) => self.chat.settle_later(&self.namespace, change),
+            Ok(None) => {}
+            Err(error) => return self.refuse(&error, "http_post"),
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.chat.send(&self.namespace, request, move |result| {
             let _ = reply.send(result);
@@ -167,7 +173,12 @@ impl App {
         }
     }
 
-    async fn get_messages(&self, request: &Request<Incoming>, room: &str) -> HttpResponse {
+    async fn get_messages(
+        &self,
+        request: &Request<Incoming>,
+        room: &str,
+        author: Option<&Identity>,
+    ) -> HttpResponse {
         let mut query = serde_json::Map::new();
         for (key, value) in request
             .uri()
@@ -185,7 +196,10 @@ impl App {
         let history = match self
             .chat
             .parse_history(Some(&Value::Object(query)), Some(room))
-        {
+            .and_then(|history| {
+                self.chat.check_read(author, &history.room)?;
+                Ok(history)
+            }) {
             Ok(history) => history,
             Err(error) => return self.refuse(&error, "http_get"),
         };

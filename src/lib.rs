@@ -3,10 +3,12 @@
 //! Layers call only downwards: [`engineio`] moves packets over HTTP long-polling and
 //! WebSocket, [`socketio`] adds namespaces, events, acks and rooms on top of it,
 //! [`chat`] is the chat's events on a [`store`] of messages. [`accounts`] says who a
-//! request is (its users live in the store's database too). [`http`] routes requests,
+//! request is and [`rooms`] what they may read (both live in the store's database
+//! too). [`http`] routes requests,
 //! [`server`] accepts connections, [`config`] gathers the settings. [`serve`] puts
 //! them together.
 
+#[macro_use]
 pub mod accounts;
 pub mod chat;
 pub mod config;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod rooms;
 pub mod server;
 pub mod socketio;
 pub mod store;
@@ -27,10 +30,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::accounts::{Accounts, AccountsError, AuthMode};
-use crate::chat::Chat;
+use crate::chat::{Chat, Team};
 use crate::config::Config;
 use crate::engineio::Engine;
 use crate::http::App;
+use crate::rooms::{Rooms, RoomsError};
 use crate::server::{Router, accept_until};
 use crate::socketio::SocketIo;
 use crate::store::{Store, StoreError};
@@ -46,6 +50,8 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Accounts(#[from] AccountsError),
+    #[error(transparent)]
+    Rooms(#[from] RoomsError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -73,8 +79,15 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         let store = store.clone();
         Arc::new(tokio::task::spawn_blocking(move || Accounts::open(&store)).await??)
     };
-    let signing_in = (config.auth == AuthMode::Accounts).then(|| accounts.clone());
-    let chat = Chat::new(store.clone(), config.chat.clone(), signing_in);
+    let team = match config.auth {
+        AuthMode::Open => None,
+        AuthMode::Accounts => {
+            let (store, users) = (store.clone(), accounts.clone());
+            let rooms = tokio::task::spawn_blocking(move || Rooms::open(store, users)).await??;
+            Some(Team::new(accounts.clone(), Arc::new(rooms)))
+        }
+    };
+    let chat = Chat::new(store.clone(), config.chat.clone(), team);
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");

@@ -13,6 +13,7 @@
 //! | [`Username`] | lowercased, then 1–32 characters from `[a-z0-9_.-]`, not only dots |
 //! | [`DisplayName`] | a user's name: the rule of [`SenderName`], which it becomes on their messages |
 //! | [`TokenName`] | what a user calls one of their API tokens: the same rule |
+//! | [`RoomTitle`] | what a room is called on screen: the same rule |
 //!
 //! Lengths count Unicode scalar values (`char`s), not bytes, so a limit means the same to a
 //! person typing Cyrillic as to one typing ASCII.
@@ -212,6 +213,25 @@ fn parse_name(field: Field, value: &str) -> Result<String, ValidationError> {
     check_no_control(field, value)?;
     Ok(value.to_owned())
 }
+
+/// What a room is called on screen (its id is a [`RoomName`]); the rule of
+/// [`SenderName`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RoomTitle(String);
+
+impl RoomTitle {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        parse_name(Field::Name, value).map(RoomTitle)
+    }
+
+    /// A room without a title of its own is called by its id.
+    pub fn of_id(room: &RoomName) -> RoomTitle {
+        RoomTitle(room.as_str().to_owned())
+    }
+}
+
+string_type!(RoomTitle, RoomTitle::parse);
 
 /// The body of a message, trimmed. Inner newlines and other characters are kept: text is
 /// data, and pages render it as text.

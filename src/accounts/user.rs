@@ -75,6 +75,11 @@ impl Accounts {
         users
     }
 
+    /// Whether `username` is an active user. Does not block.
+    pub fn is_active(&self, username: &Username) -> bool {
+        self.read().active_user(username).is_some()
+    }
+
     /// Changes a user's display name; their later messages carry it. Blocks.
     pub fn rename(&self, username: &Username, name: DisplayName) -> Result<User, AccountsError> {
         let storage = self.lock();

@@ -9,6 +9,7 @@ use thiserror::Error;
 use crate::accounts::AccountsError;
 use crate::error::ErrorCode;
 use crate::model::ValidationError;
+use crate::rooms::RoomsError;
 use crate::store::StoreError;
 
 #[derive(Debug, Error)]
@@ -34,8 +35,18 @@ pub enum ChatError {
     /// Who the request is from, or whether they may do it.
     #[error("{}", .0.public_message())]
     Accounts(#[source] AccountsError),
+    #[error("{}", .0.public_message())]
+    Rooms(#[source] RoomsError),
+    #[error("rooms, direct messages and read markers need the server in accounts mode")]
+    NeedsAccounts,
     #[error("the server failed")]
     Internal(&'static str),
+}
+
+impl From<RoomsError> for ChatError {
+    fn from(error: RoomsError) -> Self {
+        ChatError::Rooms(error)
+    }
 }
 
 impl From<StoreError> for ChatError {
@@ -60,6 +71,8 @@ impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ChatError::Accounts(error) => error.code(),
+            ChatError::Rooms(error) => error.code(),
+            ChatError::NeedsAccounts => ErrorCode::Invalid,
             ChatError::Invalid(error) => error.code(),
             ChatError::BadPayload(_) => ErrorCode::Invalid,
             ChatError::NotJoined(_) => ErrorCode::NotJoined,

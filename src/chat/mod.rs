@@ -11,7 +11,9 @@
 mod error;
 mod events;
 mod limits;
+mod presence;
 mod request;
+mod team;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -22,19 +24,22 @@ use serde_json::{Value, json};
 
 pub use error::{ChatError, ChatStats, Refusal};
 pub use limits::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
+pub use presence::OFFLINE_GRACE;
 pub use request::{DEFAULT_PAGE, Fields, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
+pub use team::Team;
 
-use crate::accounts::{Accounts, Revocation};
+use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
 use crate::model::{Message, RoomName};
+use crate::rooms::RoomChange;
 use crate::socketio::{AckResponder, Args, ConnectRefusal, EncodedArg, Namespace, Socket};
 use crate::store::{Appended, NewMessage, Store};
 use limits::{Admission, ClientBuckets, Connection};
 
 pub struct Chat {
     store: Arc<Store>,
-    /// Who may connect, in accounts mode; None in open mode.
-    accounts: Option<Arc<Accounts>>,
+    /// Who may connect and their rooms, in accounts mode; None in open mode.
+    team: Option<Team>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -42,15 +47,11 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// The chat on `store`; sockets must sign in when `accounts` is given.
-    pub fn new(
-        store: Arc<Store>,
-        limits: ChatLimits,
-        accounts: Option<Arc<Accounts>>,
-    ) -> Arc<Chat> {
+    /// The chat on `store`; sockets must sign in when a `team` is given.
+    pub fn new(store: Arc<Store>, limits: ChatLimits, team: Option<Team>) -> Arc<Chat> {
         Arc::new(Chat {
             store,
-            accounts,
+            team,
             limits,
             stats: ChatStats::default(),
             http_clients: ClientBuckets::default(),
@@ -92,6 +93,9 @@ impl Chat {
             match &result {
                 Ok(appended) if !appended.duplicate => {
                     let message = &appended.message;
+                    if let Some(team) = &chat.team {
+                        team.rooms.record_message(message);
+                    }
                     let delivered = encoded(message).map_or(0, |arg| {
                         namespace.to(message.room.as_str()).emit("message", arg)
                     });
@@ -124,6 +128,9 @@ impl Chat {
             ChatError::Accounts(source) if source.code() == ErrorCode::Internal => {
                 tracing::error!(event, error = %source, "request failed")
             }
+            ChatError::Rooms(source) if source.code() == ErrorCode::Internal => {
+                tracing::error!(event, error = %source, "request failed")
+            }
             ChatError::Internal(what) => tracing::error!(event, what, "request failed"),
             other => {
                 tracing::debug!(event, code = %other.code(), error = %other, "request rejected")
@@ -152,9 +159,9 @@ impl Chat {
     /// Decides a socket's CONNECT: in accounts mode it must bring an API token
     /// (`auth: {token}`) or a session cookie on its handshake request.
     fn authorize(&self, socket: &Socket, auth: &Value) -> Result<(), ConnectRefusal> {
-        let identity = match &self.accounts {
+        let identity = match &self.team {
             None => None,
-            Some(accounts) => {
+            Some(Team { accounts, .. }) => {
                 let token = auth.get("token").and_then(Value::as_str);
                 let identity = match token {
                     Some(token) => accounts.authenticate_token(token),
@@ -193,14 +200,26 @@ impl Chat {
         }
     }
 
-    /// Joins a room unless that would put the socket in too many.
-    fn join_room(&self, socket: &Arc<Socket>, room: &RoomName) -> Result<(), ChatError> {
+    /// Puts the socket in a room: in accounts mode as a member (if `author` may be
+    /// one), in open mode unless that would put the socket in too many.
+    /// The membership it made, if any, is the caller's to settle.
+    fn join_room(
+        &self,
+        socket: &Arc<Socket>,
+        author: Option<&Identity>,
+        room: &RoomName,
+    ) -> Result<Option<RoomChange>, ChatError> {
+        if self.team.is_some() {
+            let change = self.enter(socket.namespace(), author, room)?;
+            socket.join(room.as_str());
+            return Ok(change);
+        }
         let max = self.limits.max_rooms_per_socket;
         if !socket.in_room(room.as_str()) && socket.room_count() >= max {
             return Err(ChatError::TooManyRooms(max));
         }
         socket.join(room.as_str());
-        Ok(())
+        Ok(None)
     }
 
     /// Tells the sender its request failed: in the ack when it asked for one,

@@ -75,7 +75,30 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn optional_count(&self, name: &str) -> Result<Option<u64>, ChatError> {
+    /// A list of usernames; absent is empty. At most `max` of them.
+    pub(super) fn usernames(&self, name: &str, max: usize) -> Result<Vec<Username>, ChatError> {
+        let wrong = || ChatError::BadPayload(format!("{name} must be a list of usernames"));
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) if items.len() <= max => items
+                .iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(Username::parse(text)?),
+                    _ => Err(wrong()),
+                })
+                .collect(),
+            Some(Value::Array(_)) => Err(ChatError::BadPayload(format!(
+                "{name} may list at most {max} people"
+            ))),
+            Some(_) => Err(wrong()),
+        }
+    }
+
+    pub(super) fn username(&self, name: &str) -> Result<Username, ChatError> {
+        Ok(Username::parse(self.string(name)?)?)
+    }
+
+    pub(super) fn optional_count(&self, name: &str) -> Result<Option<u64>, ChatError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(value) => value.as_u64().map(Some).ok_or_else(|| {

@@ -38,6 +38,8 @@ enum SignedInRoute {
     ListTokens,
     RevokeToken(String),
     Users,
+    /// The signed-in user's rooms (`?all=1`: and those they could join).
+    Rooms,
     Deactivate(String),
     Invite,
     ResetInvite,
@@ -83,6 +85,7 @@ impl Route {
                 vec![(Method::DELETE, signed_in(RevokeToken(percent_decode(name))))]
             }
             ["users"] => vec![(Method::GET, signed_in(Users))],
+            ["rooms"] => vec![(Method::GET, signed_in(Rooms))],
             ["users", username, "deactivate"] => vec![(
                 Method::POST,
                 signed_in(Deactivate(percent_decode(username))),
@@ -266,16 +269,26 @@ impl App {
                 Ok(no_content())
             }
             SignedInRoute::Users => {
-                // Presence is not tracked yet; `online` keeps its place in the shape.
                 let users: Vec<Value> = accounts
                     .users()
                     .iter()
                     .filter(|user| user.active)
                     .map(|user| {
-                        json!({"username": user.username, "name": user.name, "role": user.role, "online": false})
+                        let online = self.chat.is_online(&user.username);
+                        json!({"username": user.username, "name": user.name, "role": user.role, "online": online})
                     })
                     .collect();
                 Ok(json_response(StatusCode::OK, &json!({"users": users})))
+            }
+            SignedInRoute::Rooms => {
+                let all = request
+                    .uri()
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .any(|pair| matches!(pair, "all=1" | "all=true"));
+                let rooms = self.chat.list_rooms(identity, all).await?;
+                Ok(json_response(StatusCode::OK, &json!({"rooms": rooms})))
             }
             SignedInRoute::Deactivate(who) => {
                 accounts

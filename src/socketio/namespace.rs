@@ -119,6 +119,14 @@ impl Namespace {
         read(&self.sockets).len()
     }
 
+    /// The sockets in `room` now (a copy).
+    pub fn sockets_in(&self, room: &str) -> Vec<Arc<Socket>> {
+        read(&self.rooms)
+            .get(room)
+            .map(|members| members.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub fn room_count(&self) -> usize {
         read(&self.rooms).len()
     }

@@ -44,7 +44,7 @@ use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, Username};
-use codec::{decode_entry, message_key};
+use codec::{decode_entry, is_message_key, message_key, room_prefix, split_message_key};
 use error::sled_err;
 use open::{Opened, Trees, open_dir};
 use stats::Shared;
@@ -217,6 +217,37 @@ impl Store {
         let messages = self.trees.messages.clone();
         let room = room.clone();
         tokio::task::spawn_blocking(move || read_page(&messages, &room, query)).await?
+    }
+
+    /// [`Store::page`] on the calling thread, which it blocks.
+    pub fn page_blocking(
+        &self,
+        room: &RoomName,
+        query: PageQuery,
+    ) -> Result<Vec<Message>, StoreError> {
+        read_page(&self.trees.messages, room, query)
+    }
+
+    /// Every room that has messages, in id order. Blocks; costs one seek per room.
+    pub fn room_names(&self) -> Result<Vec<RoomName>, StoreError> {
+        let messages = &self.trees.messages;
+        let read = sled_err("listing rooms");
+        let mut rooms = Vec::new();
+        let mut next = messages.first().map_err(&read)?;
+        while let Some((key, _)) = next {
+            if !is_message_key(&key) {
+                break;
+            }
+            let (room, _) = split_message_key(&key)?;
+            // Past every key of this room: its prefix with the separator 0x00 raised
+            // to 0x01, which no key equals (room names are printable).
+            let mut after = room_prefix(&room);
+            after.pop();
+            after.push(1);
+            next = messages.get_gt(&after).map_err(&read)?;
+            rooms.push(room);
+        }
+        Ok(rooms)
     }
 
     /// Opens (creating it if needed) another tree of the store's database, for data kept

@@ -1,5 +1,6 @@
 //! `history` {room, before?, after?, limit?}: a page of the room's messages, in the
-//! ack. A request without an ack has nobody to answer and is dropped.
+//! ack, for someone who may read the room. A request without an ack has nobody to
+//! answer and is dropped.
 
 use std::sync::Arc;
 
@@ -17,10 +18,12 @@ impl ChatEvent for History {
 
     fn parse(
         chat: &Chat,
-        _author: Option<&Identity>,
+        author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        chat.parse_history(payload, None).map(History)
+        let request = chat.parse_history(payload, None)?;
+        chat.check_read(author, &request.room)?;
+        Ok(History(request))
     }
 
     fn apply(self, chat: &Arc<Chat>, _socket: &Arc<Socket>, reply: Reply) {

@@ -1,4 +1,6 @@
-//! `join` {room}: the socket enters the room and the ack carries its latest page.
+//! `join` {room}: the socket enters the room and the ack carries its latest page (and,
+//! in accounts mode, the joiner's read marker). In accounts mode joining makes the
+//! user a member, if they may be one.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use crate::socketio::{Args, Socket};
 
 pub(super) struct Join {
     room: RoomName,
+    author: Option<Identity>,
 }
 
 impl ChatEvent for Join {
@@ -21,30 +24,47 @@ impl ChatEvent for Join {
     // refused the same way a history request is.
     fn parse(
         chat: &Chat,
-        _author: Option<&Identity>,
+        author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
         let request = chat.parse_history(payload, None)?;
-        Ok(Join { room: request.room })
+        Ok(Join {
+            room: request.room,
+            author: author.cloned(),
+        })
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
-        if let Err(error) = chat.join_room(socket, &self.room) {
-            return reply.error(error);
-        }
+        let change = match chat.join_room(socket, self.author.as_ref(), &self.room) {
+            Ok(change) => change,
+            Err(error) => return reply.error(error),
+        };
         tracing::debug!(room = %self.room, transport = socket.transport().name(), "joined room");
         if !reply.is_wanted() {
+            if let Some(change) = change {
+                chat.settle_later(socket.namespace(), change);
+            }
             return;
         }
         let chat = chat.clone();
+        let namespace = socket.namespace().clone();
         let latest = HistoryRequest::latest(self.room);
         tokio::spawn(async move {
+            // A newcomer's read marker is set as the membership is saved: first that,
+            // then the answer.
+            if let (Some(change), Some(who)) = (change, &self.author)
+                && let Err(error) = chat.settle(&namespace, change, who.username.clone()).await
+            {
+                return reply.error(error);
+            }
             match chat.history(&latest).await {
-                Ok(messages) => reply.ok(Args::json(vec![json!({
-                    "ok": true,
-                    "room": latest.room,
-                    "messages": messages,
-                })])),
+                Ok(messages) => {
+                    let mut answer = json!({"ok": true, "room": latest.room, "messages": messages});
+                    if let Some(who) = &self.author {
+                        answer["read_marker"] = json!(chat.read_marker(who, &latest.room));
+                    }
+                    reply.ok(Args::json(vec![answer]))
+                }
                 Err(error) => reply.error(error),
             }
         });

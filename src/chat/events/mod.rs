@@ -4,20 +4,29 @@
 //! connection's rate limit; an event without a handler is refused as `invalid`.
 //! Adding an event is adding a file and one line to [`Chat::handlers`].
 
+mod create_room;
 mod history;
 mod join;
 mod leave;
+mod members;
+mod open_dm;
+mod part;
+mod read;
+mod room;
+mod rooms;
 mod send_message;
 mod typing;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::limits::{Admission, Connection};
-use super::{Chat, ChatError, Refusal};
+use super::{Chat, ChatError, Refusal, encoded};
 use crate::accounts::Identity;
+use crate::rooms::{RoomChange, RoomInfo};
 use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
 
 /// One event of the chat: parse, then apply (mini-redis's command shape).
@@ -68,13 +77,25 @@ impl Chat {
     /// The Socket.IO handlers of the chat, for namespace `/`.
     pub fn handlers(self: &Arc<Self>) -> Handlers {
         let authorizing = self.clone();
-        let handlers =
-            Handlers::default().authorize(move |socket, auth| authorizing.authorize(socket, auth));
+        let welcoming = self.clone();
+        let leaving = self.clone();
+        let handlers = Handlers::default()
+            .authorize(move |socket, auth| authorizing.authorize(socket, auth))
+            .on_connect(move |socket, _auth| welcoming.welcome(socket))
+            .on_disconnect(move |socket, _reason| leaving.farewell(socket));
         let handlers = self.register::<join::Join>(handlers);
         let handlers = self.register::<leave::Leave>(handlers);
         let handlers = self.register::<send_message::SendMessage>(handlers);
         let handlers = self.register::<typing::Typing>(handlers);
         let handlers = self.register::<history::History>(handlers);
+        let handlers = self.register::<create_room::CreateRoom>(handlers);
+        let handlers = self.register::<members::AddMember>(handlers);
+        let handlers = self.register::<members::RemoveMember>(handlers);
+        let handlers = self.register::<open_dm::OpenDm>(handlers);
+        let handlers = self.register::<part::Part>(handlers);
+        let handlers = self.register::<rooms::Rooms>(handlers);
+        let handlers = self.register::<room::Room>(handlers);
+        let handlers = self.register::<read::Read>(handlers);
         let chat = self.clone();
         handlers.on_unknown(move |socket, event, ack| {
             let name = Cow::Owned(event.name);
@@ -142,4 +163,47 @@ impl Chat {
             }
         }
     }
+}
+
+/// The signed-in author of an event that only accounts mode has.
+fn signed_in(chat: &Chat, author: Option<&Identity>) -> Result<Identity, ChatError> {
+    chat.team()?;
+    author.cloned().ok_or(ChatError::NeedsAccounts)
+}
+
+/// The ack of a room change: the room as its author now sees it.
+#[derive(Serialize)]
+struct ChangeReply {
+    ok: bool,
+    room: RoomInfo,
+}
+
+/// Answers a room change `who` asked for: the sockets of the people it adds or
+/// removes follow at once; once it is on disk, everyone concerned hears a `room`
+/// event and `who` gets `{ok, room}`.
+fn answer_change(
+    chat: &Arc<Chat>,
+    socket: &Arc<Socket>,
+    who: &Identity,
+    change: Result<RoomChange, ChatError>,
+    reply: Reply,
+) {
+    let change = match change {
+        Ok(change) => change,
+        Err(error) => return reply.error(error),
+    };
+    chat.apply_change(socket.namespace(), &change);
+    let chat = chat.clone();
+    let namespace = socket.namespace().clone();
+    let viewer = who.username.clone();
+    tokio::spawn(async move {
+        match chat.settle(&namespace, change, viewer).await {
+            Ok(room) => {
+                if let Some(answer) = encoded(&ChangeReply { ok: true, room }) {
+                    reply.ok(answer);
+                }
+            }
+            Err(error) => reply.error(error),
+        }
+    });
 }

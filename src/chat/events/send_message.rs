@@ -22,7 +22,10 @@ struct SendReply<'a> {
     message: &'a Message,
 }
 
-pub(super) struct SendMessage(SendRequest);
+pub(super) struct SendMessage {
+    request: SendRequest,
+    author: Option<Identity>,
+}
 
 impl ChatEvent for SendMessage {
     const NAME: &'static str = "send_message";
@@ -32,14 +35,21 @@ impl ChatEvent for SendMessage {
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        chat.parse_send(payload, None, author).map(SendMessage)
+        let request = chat.parse_send(payload, None, author)?;
+        Ok(SendMessage {
+            request,
+            author: author.cloned(),
+        })
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
         // Sending to a room implies being in it, as in the original app: the sender
-        // then also receives the room's next messages.
-        if let Err(error) = chat.join_room(socket, &self.0.room) {
-            return reply.error(error);
+        // then also receives the room's next messages (and in accounts mode is a
+        // member of it, if they may be).
+        match chat.join_room(socket, self.author.as_ref(), &self.request.room) {
+            Ok(Some(change)) => chat.settle_later(socket.namespace(), change),
+            Ok(None) => {}
+            Err(error) => return reply.error(error),
         }
         // One connection's sends waiting for their commit are capped, so a client
         // cannot fill the store's queue and get everyone else refused.
@@ -52,7 +62,7 @@ impl ChatEvent for SendMessage {
             chat.stats.count_refusal(Refusal::InFlight);
             return reply.error(ChatError::TooManyInFlight(max));
         };
-        chat.send(socket.namespace(), self.0, move |result| {
+        chat.send(socket.namespace(), self.request, move |result| {
             drop(slot);
             answer(reply, result);
         });

@@ -24,14 +24,16 @@ impl ChatEvent for Typing {
     const NAME: &'static str = "typing";
 
     fn parse(
-        _chat: &Chat,
+        chat: &Chat,
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
         let fields = Fields::of(payload)?;
         let (sender, user) = fields.sender(author)?;
+        let room = fields.room()?;
+        chat.check_read(author, &room)?;
         Ok(Typing {
-            room: fields.room()?,
+            room,
             sender,
             user,
             // Clients written for the original app send only {room, sender}.

@@ -1,0 +1,730 @@
+//! Rooms in accounts mode: which rooms exist, of what kind, who is in each, where each
+//! member has read up to, and what the room list shows (unread and mention counts,
+//! the latest message).
+//!
+//! Who may do what is decided here, once, for every path that reads or writes a room
+//! (socket events and the HTTP API alike): an open room is anyone's to read and join,
+//! a closed room its members' and admins', a direct room only its members'. A
+//! non-member is refused with `forbidden` and nothing else.
+//!
+//! Records and read markers are held in memory (`Index`) and written through to sled
+//! (`storage.rs`); a change is on disk before the index shows it. Counting unread
+//! messages uses `recent.rs`, which keeps the last messages of each room in memory.
+//! In open mode there are no rooms records at all: the chat is the original chat key.
+
+mod error;
+mod recent;
+mod record;
+mod storage;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+pub use error::RoomsError;
+pub use recent::{MAX_UNREAD, Mentions};
+pub use record::{DIRECT_PREFIX, RoomKind, RoomRecord, direct_room_id, is_direct_id};
+
+use crate::accounts::{Accounts, Identity, Role};
+use crate::model::{Message, RoomName, RoomTitle, Username};
+use crate::store::{PageQuery, Store};
+use recent::{Counted, Entry, MAX_SCANNED, RECENT_CAP, Recent, Unread};
+use storage::{Markers, Storage};
+
+/// The most rooms one user may be a member of.
+pub const MAX_ROOMS_PER_USER: usize = 1000;
+/// The most people one `create_room` may put in a room at once.
+pub const MAX_ROOM_MEMBERS_LISTED: usize = 1000;
+/// People in a direct conversation, the opener included.
+pub const MAX_DIRECT_PEOPLE: usize = 8;
+
+/// A room as one user sees it: the record, their place in it, and what is new.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomInfo {
+    pub id: RoomName,
+    pub name: RoomTitle,
+    pub kind: RoomKind,
+    /// Listed for closed and direct rooms; an open room's are whoever joined it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<Username>>,
+    pub member: bool,
+    pub unread: u32,
+    pub mentions: u32,
+    pub last_message: Option<Message>,
+    pub read_marker: u64,
+}
+
+/// What a change did, for the chat to tell the people concerned and to move their
+/// sockets in or out of the room.
+#[derive(Debug, Clone)]
+pub struct RoomChange {
+    pub record: RoomRecord,
+    pub joined: Vec<Username>,
+    pub left: Vec<Username>,
+}
+
+impl RoomChange {
+    /// A change that changed nothing (the room as it was).
+    fn none(record: RoomRecord) -> RoomChange {
+        RoomChange {
+            record,
+            joined: Vec::new(),
+            left: Vec::new(),
+        }
+    }
+
+    /// Everyone whose view of the room changed: the people added or removed, and for a
+    /// closed or direct room every member (they see the member list).
+    pub fn concerned(&self) -> Vec<Username> {
+        let mut people: BTreeSet<Username> = self.joined.iter().cloned().collect();
+        people.extend(self.left.iter().cloned());
+        if self.record.kind != RoomKind::Open {
+            people.extend(self.record.members.iter().cloned());
+        }
+        people.into_iter().collect()
+    }
+}
+
+/// A room to create, as `create_room` asks.
+pub struct NewRoom {
+    pub id: RoomName,
+    pub name: Option<RoomTitle>,
+    pub kind: RoomKind,
+    pub members: Vec<Username>,
+}
+
+/// Rooms and read markers in memory.
+#[derive(Default)]
+struct Index {
+    rooms: HashMap<RoomName, RoomRecord>,
+    by_member: HashMap<Username, HashSet<RoomName>>,
+    markers: Markers,
+}
+
+impl Index {
+    fn put(&mut self, record: RoomRecord) {
+        if let Some(old) = self.rooms.get(&record.id) {
+            for gone in old.members.difference(&record.members) {
+                if let Some(rooms) = self.by_member.get_mut(gone) {
+                    rooms.remove(&record.id);
+                }
+            }
+        }
+        for member in &record.members {
+            self.by_member
+                .entry(member.clone())
+                .or_default()
+                .insert(record.id.clone());
+        }
+        self.rooms.insert(record.id.clone(), record);
+    }
+
+    fn marker(&self, username: &Username, room: &RoomName) -> u64 {
+        self.markers
+            .get(username)
+            .and_then(|rooms| rooms.get(room))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn membership_count(&self, username: &Username) -> usize {
+        self.by_member.get(username).map_or(0, HashSet::len)
+    }
+}
+
+pub struct Rooms {
+    store: Arc<Store>,
+    accounts: Arc<Accounts>,
+    /// Held by a change from its first check to its update of the index.
+    storage: Mutex<Storage>,
+    index: RwLock<Index>,
+    /// The recent messages of the rooms someone has listed since start.
+    recent: RwLock<HashMap<RoomName, Arc<Mutex<Recent>>>>,
+}
+
+impl Rooms {
+    /// Loads the rooms of `store`'s data directory. A room that has messages but no
+    /// record (written by open mode or an earlier release) becomes an open room.
+    /// Blocks.
+    pub fn open(store: Arc<Store>, accounts: Arc<Accounts>) -> Result<Rooms, RoomsError> {
+        let storage = Storage::open(&store)?;
+        let mut index = Index {
+            markers: storage.load_markers()?,
+            ..Index::default()
+        };
+        for record in storage.load_rooms()? {
+            index.put(record);
+        }
+        let created = now_ms();
+        let adopted: Vec<RoomRecord> = store
+            .room_names()
+            .map_err(RoomsError::Store)?
+            .into_iter()
+            .filter(|room| !index.rooms.contains_key(room))
+            .map(|room| RoomRecord {
+                name: RoomTitle::of_id(&room),
+                id: room,
+                kind: RoomKind::Open,
+                members: BTreeSet::new(),
+                created,
+            })
+            .collect();
+        if !adopted.is_empty() {
+            storage.put_rooms(&adopted.iter().collect::<Vec<_>>())?;
+            tracing::info!(
+                rooms = adopted.len(),
+                "rooms without a record became open rooms"
+            );
+        }
+        for record in adopted {
+            index.put(record);
+        }
+        Ok(Rooms {
+            store,
+            accounts,
+            storage: Mutex::new(storage),
+            index: RwLock::new(index),
+            recent: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Whether `who` may read `room` (and so send typing notices or move a read
+    /// marker in it). An unknown id is an open room nobody created yet, except in the
+    /// `dm:` space. Does not block.
+    pub fn may_read(&self, who: &Identity, room: &RoomName) -> Result<(), RoomsError> {
+        match self.read().rooms.get(room) {
+            Some(record) => check_read(record, who),
+            None if is_direct_id(room) => Err(RoomsError::NotMember(room.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `who` is a member of `room`. Does not block.
+    pub fn is_member(&self, who: &Username, room: &RoomName) -> bool {
+        self.read()
+            .rooms
+            .get(room)
+            .is_some_and(|record| record.is_member(who))
+    }
+
+    /// The rooms `username` is a member of. Does not block.
+    pub fn rooms_of(&self, username: &Username) -> Vec<RoomName> {
+        self.read()
+            .by_member
+            .get(username)
+            .map(|rooms| rooms.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `who`'s read marker in `room` (0: none). Does not block.
+    pub fn marker(&self, who: &Username, room: &RoomName) -> u64 {
+        self.read().marker(who, room)
+    }
+
+    /// Makes `who` a member of `room` if they may be one (joining, or sending to an
+    /// open room): an unknown id becomes an open room; an admin may enter a closed
+    /// room. `None` when they already were. Does not block: see [`Rooms::persist`].
+    pub fn enter(&self, who: &Identity, room: &RoomName) -> Result<Option<RoomChange>, RoomsError> {
+        if self.is_member(&who.username, room) {
+            return Ok(None);
+        }
+        let mut index = self.write();
+        let mut record = match index.rooms.get(room) {
+            Some(record) if record.is_member(&who.username) => return Ok(None),
+            Some(record) => {
+                check_read(record, who)?;
+                record.clone()
+            }
+            None if is_direct_id(room) => return Err(RoomsError::NotMember(room.clone())),
+            None => RoomRecord {
+                id: room.clone(),
+                name: RoomTitle::of_id(room),
+                kind: RoomKind::Open,
+                members: BTreeSet::new(),
+                created: now_ms(),
+            },
+        };
+        check_room_cap(&index, &who.username)?;
+        record.members.insert(who.username.clone());
+        index.put(record.clone());
+        Ok(Some(RoomChange {
+            record,
+            joined: vec![who.username.clone()],
+            left: Vec::new(),
+        }))
+    }
+
+    /// Creates an open or closed room with `who` and the given members in it. Does
+    /// not block: see [`Rooms::persist`].
+    pub fn create(&self, who: &Identity, new: NewRoom) -> Result<RoomChange, RoomsError> {
+        if is_direct_id(&new.id) || new.kind == RoomKind::Direct {
+            return Err(RoomsError::Forbidden(
+                "direct conversations are opened with open_dm",
+            ));
+        }
+        let mut members = self.active_users(new.members)?;
+        members.insert(who.username.clone());
+        let mut index = self.write();
+        if index.rooms.contains_key(&new.id) {
+            return Err(RoomsError::Exists(new.id));
+        }
+        for member in &members {
+            check_room_cap(&index, member)?;
+        }
+        let record = RoomRecord {
+            name: new.name.unwrap_or_else(|| RoomTitle::of_id(&new.id)),
+            id: new.id,
+            kind: new.kind,
+            members,
+            created: now_ms(),
+        };
+        index.put(record.clone());
+        Ok(RoomChange {
+            joined: record.members.iter().cloned().collect(),
+            record,
+            left: Vec::new(),
+        })
+    }
+
+    /// Opens the direct conversation of `who` and `people`, creating it the first
+    /// time. Does not block: see [`Rooms::persist`].
+    pub fn open_direct(
+        &self,
+        who: &Identity,
+        people: Vec<Username>,
+    ) -> Result<RoomChange, RoomsError> {
+        let mut members = self.active_users(people)?;
+        members.insert(who.username.clone());
+        if !(2..=MAX_DIRECT_PEOPLE).contains(&members.len()) {
+            return Err(RoomsError::DirectSize {
+                count: members.len(),
+                max: MAX_DIRECT_PEOPLE,
+            });
+        }
+        let id = direct_room_id(&members);
+        let mut index = self.write();
+        if let Some(record) = index.rooms.get(&id) {
+            return Ok(RoomChange::none(record.clone()));
+        }
+        for member in &members {
+            check_room_cap(&index, member)?;
+        }
+        let record = RoomRecord {
+            name: RoomTitle::of_id(&id),
+            id,
+            kind: RoomKind::Direct,
+            members,
+            created: now_ms(),
+        };
+        index.put(record.clone());
+        Ok(RoomChange {
+            joined: record.members.iter().cloned().collect(),
+            record,
+            left: Vec::new(),
+        })
+    }
+
+    /// Puts `username` in `room`, asked by `who` (a member, or an admin). Does not
+    /// block: see [`Rooms::persist`].
+    pub fn add_member(
+        &self,
+        who: &Identity,
+        room: &RoomName,
+        username: Username,
+    ) -> Result<RoomChange, RoomsError> {
+        if !self.accounts.is_active(&username) {
+            return Err(RoomsError::UnknownUser(username));
+        }
+        let mut index = self.write();
+        let mut record = managed_by(&index, who, room)?;
+        if record.is_member(&username) {
+            return Ok(RoomChange::none(record));
+        }
+        check_room_cap(&index, &username)?;
+        record.members.insert(username.clone());
+        index.put(record.clone());
+        Ok(RoomChange {
+            record,
+            joined: vec![username],
+            left: Vec::new(),
+        })
+    }
+
+    /// Takes `username` out of `room`, asked by `who` (a member, or an admin). Does
+    /// not block: see [`Rooms::persist`].
+    pub fn remove_member(
+        &self,
+        who: &Identity,
+        room: &RoomName,
+        username: &Username,
+    ) -> Result<RoomChange, RoomsError> {
+        let mut index = self.write();
+        let record = managed_by(&index, who, room)?;
+        Ok(without(&mut index, record, username))
+    }
+
+    /// `who` leaves `room`. Does not block: see [`Rooms::persist`].
+    pub fn part(&self, who: &Identity, room: &RoomName) -> Result<RoomChange, RoomsError> {
+        let mut index = self.write();
+        let record = match index.rooms.get(room) {
+            Some(record) if record.is_member(&who.username) => record.clone(),
+            _ => return Err(RoomsError::NotMember(room.clone())),
+        };
+        if record.kind == RoomKind::Direct {
+            return Err(RoomsError::Forbidden(
+                "a direct conversation cannot be left",
+            ));
+        }
+        Ok(without(&mut index, record, &who.username))
+    }
+
+    /// Writes what `change` did to disk, durably: the room's record as it is now (so
+    /// that of two changes written out of order, the later state wins), and for each
+    /// newcomer to a room with a history a read marker at its latest message, so a
+    /// person who joins starts with nothing unread. Changes are made in memory first
+    /// (the sending path must not wait for a disk), so this is what an
+    /// acknowledgement of a change waits for. Blocks.
+    pub fn persist(&self, change: &RoomChange) -> Result<(), RoomsError> {
+        let room = &change.record.id;
+        let latest = if change.joined.is_empty() {
+            0
+        } else {
+            self.latest_id(room)?
+        };
+        let storage = self.lock();
+        for newcomer in &change.joined {
+            if latest > 0 && self.raise_marker(newcomer, room, latest) {
+                storage.put_marker(newcomer, room, latest)?;
+            }
+        }
+        let current = self.read().rooms.get(room).cloned();
+        if let Some(record) = current {
+            storage.put_rooms(&[&record])?;
+        }
+        Ok(())
+    }
+
+    /// Moves `who`'s read marker in `room` up to `id` (never down, never past the
+    /// room's latest message). Returns the marker and whether it moved. Blocks.
+    pub fn mark_read(
+        &self,
+        who: &Identity,
+        room: &RoomName,
+        id: u64,
+    ) -> Result<(u64, bool), RoomsError> {
+        self.may_read(who, room)?;
+        let latest = self.latest_id(room)?;
+        let storage = self.lock();
+        let wanted = id.min(latest);
+        if !self.raise_marker(&who.username, room, wanted) {
+            return Ok((self.marker(&who.username, room), false));
+        }
+        storage.put_marker(&who.username, room, wanted)?;
+        Ok((wanted, true))
+    }
+
+    /// Raises a marker in memory; false when it already was at least `to`.
+    fn raise_marker(&self, username: &Username, room: &RoomName, to: u64) -> bool {
+        let mut index = self.write();
+        let marker = index
+            .markers
+            .entry(username.clone())
+            .or_default()
+            .entry(room.clone())
+            .or_insert(0);
+        if *marker >= to {
+            return false;
+        }
+        *marker = to;
+        true
+    }
+
+    /// `room` as `who` sees it; they must be allowed to read it. Blocks.
+    pub fn info(&self, who: &Identity, room: &RoomName) -> Result<RoomInfo, RoomsError> {
+        let record = self.read().rooms.get(room).cloned();
+        match record {
+            Some(record) => {
+                check_read(&record, who)?;
+                self.view(&who.username, &record)
+            }
+            None => Err(if is_direct_id(room) {
+                RoomsError::NotMember(room.clone())
+            } else {
+                RoomsError::UnknownRoom(room.clone())
+            }),
+        }
+    }
+
+    /// `record` as `username` sees it. Blocks (the first time a room is counted).
+    pub fn view(&self, username: &Username, record: &RoomRecord) -> Result<RoomInfo, RoomsError> {
+        let member = record.is_member(username);
+        let read_marker = self.marker(username, &record.id);
+        let (counts, last_message) = if member {
+            let recent = self.recent(&record.id)?;
+            let counted = lock(&recent).count(username, read_marker);
+            let counts = match counted {
+                Counted::Done(counts) => counts,
+                Counted::NeedsOlder(counts, before) => {
+                    self.count_older(username, &record.id, read_marker, before, counts)?
+                }
+            };
+            let latest = lock(&recent).latest().cloned();
+            (counts, latest)
+        } else {
+            (Unread::default(), self.newest(&record.id, 1)?.pop())
+        };
+        Ok(RoomInfo {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            kind: record.kind,
+            members: (record.kind != RoomKind::Open)
+                .then(|| record.members.iter().cloned().collect()),
+            member,
+            unread: counts.unread,
+            mentions: counts.mentions,
+            last_message,
+            read_marker,
+        })
+    }
+
+    /// `who`'s rooms, most recent activity first; with `all`, also the rooms they may
+    /// join (open rooms, and for an admin closed ones). Blocks.
+    pub fn list(&self, who: &Identity, all: bool) -> Result<Vec<RoomInfo>, RoomsError> {
+        let records: Vec<RoomRecord> = {
+            let index = self.read();
+            index
+                .rooms
+                .values()
+                .filter(|record| {
+                    record.is_member(&who.username) || (all && check_read(record, who).is_ok())
+                })
+                .cloned()
+                .collect()
+        };
+        let mut rooms = records
+            .iter()
+            .map(|record| self.view(&who.username, record))
+            .collect::<Result<Vec<_>, _>>()?;
+        let activity = |info: &RoomInfo, record: &RoomRecord| {
+            info.last_message
+                .as_ref()
+                .map_or(record.created_micros(), |message| message.id)
+        };
+        let mut order: Vec<(u64, RoomInfo)> = rooms
+            .drain(..)
+            .zip(&records)
+            .map(|(info, record)| (activity(&info, record), info))
+            .collect();
+        order.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.id.as_str().cmp(b.1.id.as_str()))
+        });
+        Ok(order.into_iter().map(|(_, info)| info).collect())
+    }
+
+    /// Takes in a stored message (for the room list's counts). Quick; does not block.
+    pub fn record_message(&self, message: &Message) {
+        let recent = self.recent_map().get(&message.room).cloned();
+        if let Some(recent) = recent {
+            lock(&recent).push(message);
+        }
+    }
+
+    /// The active users called `people`.
+    fn active_users(&self, people: Vec<Username>) -> Result<BTreeSet<Username>, RoomsError> {
+        people
+            .into_iter()
+            .map(|username| {
+                if self.accounts.is_active(&username) {
+                    Ok(username)
+                } else {
+                    Err(RoomsError::UnknownUser(username))
+                }
+            })
+            .collect()
+    }
+
+    /// The id of the room's latest message, 0 when it has none.
+    fn latest_id(&self, room: &RoomName) -> Result<u64, RoomsError> {
+        if let Some(recent) = self.recent_map().get(room).cloned() {
+            return Ok(lock(&recent).latest().map_or(0, |message| message.id));
+        }
+        Ok(self.newest(room, 1)?.pop().map_or(0, |message| message.id))
+    }
+
+    fn newest(&self, room: &RoomName, limit: usize) -> Result<Vec<Message>, RoomsError> {
+        self.newest_before(room, u64::MAX, limit)
+    }
+
+    /// The newest `limit` messages of `room` before id `before`, oldest first.
+    fn newest_before(
+        &self,
+        room: &RoomName,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>, RoomsError> {
+        self.store
+            .page_blocking(
+                room,
+                PageQuery {
+                    before: Some(before),
+                    after: None,
+                    limit,
+                },
+            )
+            .map_err(RoomsError::Store)
+    }
+
+    /// The room's recent messages, loaded from the store the first time.
+    fn recent(&self, room: &RoomName) -> Result<Arc<Mutex<Recent>>, RoomsError> {
+        if let Some(recent) = self.recent_map().get(room) {
+            return Ok(recent.clone());
+        }
+        let loaded = Recent::from_newest(self.newest(room, RECENT_CAP)?, RECENT_CAP);
+        let recent = self
+            .recent
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(room.clone())
+            .or_insert_with(|| Arc::new(Mutex::new(loaded)))
+            .clone();
+        // A message stored between the read above and the insert was not taken in
+        // by `record_message`; read what came after the load once more.
+        let newest = lock(&recent).latest().map_or(0, |message| message.id);
+        let caught_up = self
+            .store
+            .page_blocking(
+                room,
+                PageQuery {
+                    before: None,
+                    after: Some(newest),
+                    limit: RECENT_CAP,
+                },
+            )
+            .map_err(RoomsError::Store)?;
+        let mut held = lock(&recent);
+        for message in &caught_up {
+            held.push(message);
+        }
+        drop(held);
+        Ok(recent)
+    }
+
+    /// Goes on counting from the store where memory ended: the messages after
+    /// `marker` and before `before`, newest first, at most [`MAX_SCANNED`].
+    fn count_older(
+        &self,
+        reader: &Username,
+        room: &RoomName,
+        marker: u64,
+        mut before: u64,
+        mut counts: Unread,
+    ) -> Result<Unread, RoomsError> {
+        let mut scanned = 0;
+        while scanned < MAX_SCANNED {
+            let page = self.newest_before(room, before, 200)?;
+            let Some(oldest) = page.first() else {
+                return Ok(counts);
+            };
+            before = oldest.id;
+            for message in page.iter().rev() {
+                scanned += 1;
+                if message.id <= marker || !counts.add(&Entry::of(message), reader) {
+                    return Ok(counts);
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Storage> {
+        lock(&self.storage)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Index> {
+        self.index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn recent_map(&self) -> RwLockReadGuard<'_, HashMap<RoomName, Arc<Mutex<Recent>>>> {
+        self.recent
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The record of a room `who` may change the members of.
+fn managed_by(index: &Index, who: &Identity, room: &RoomName) -> Result<RoomRecord, RoomsError> {
+    let record = match index.rooms.get(room) {
+        Some(record) => record,
+        None if is_direct_id(room) => return Err(RoomsError::NotMember(room.clone())),
+        None => return Err(RoomsError::UnknownRoom(room.clone())),
+    };
+    if record.kind == RoomKind::Direct {
+        return Err(if record.is_member(&who.username) {
+            RoomsError::Forbidden("a direct conversation's people are fixed")
+        } else {
+            RoomsError::NotMember(room.clone())
+        });
+    }
+    if record.is_member(&who.username) || who.role == Role::Admin {
+        Ok(record.clone())
+    } else {
+        Err(RoomsError::NotMember(room.clone()))
+    }
+}
+
+/// `record` without `username`, in the index.
+fn without(index: &mut Index, mut record: RoomRecord, username: &Username) -> RoomChange {
+    if !record.members.remove(username) {
+        return RoomChange::none(record);
+    }
+    index.put(record.clone());
+    RoomChange {
+        record,
+        joined: Vec::new(),
+        left: vec![username.clone()],
+    }
+}
+
+fn check_room_cap(index: &Index, username: &Username) -> Result<(), RoomsError> {
+    if index.membership_count(username) >= MAX_ROOMS_PER_USER {
+        return Err(RoomsError::TooManyRooms(MAX_ROOMS_PER_USER));
+    }
+    Ok(())
+}
+
+/// Whether `who` may read a room with this record.
+fn check_read(record: &RoomRecord, who: &Identity) -> Result<(), RoomsError> {
+    let allowed = match record.kind {
+        RoomKind::Open => true,
+        RoomKind::Closed => record.is_member(&who.username) || who.role == Role::Admin,
+        RoomKind::Direct => record.is_member(&who.username),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(RoomsError::NotMember(record.id.clone()))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
