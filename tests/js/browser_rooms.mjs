@@ -292,7 +292,8 @@ async function closedRoom(browser) {
   await carol.page.goto(`${baseUrl}/chat/launch-plans`, { timeout: STEP_MS });
   await waitStatus(carol, 'connected');
   await waitInPage(carol, 'the "no access" panel instead of the conversation', () =>
-    !document.getElementById('room-forbidden-panel').hidden && document.getElementById('chat-form').hidden &&
+    !document.getElementById('room-forbidden-panel').hidden &&
+    getComputedStyle(document.querySelector('.composer-area')).display === 'none' &&
     document.querySelectorAll('#messages li').length === 0 && document.title === 'No access · Parley');
   await screenshot(carol, 'rooms-closed-room-carol.png');
   for (const tab of [alice, bob]) await checkSameConnection(tab);

@@ -51,7 +51,8 @@ export function showRoomHead() {
   if (kind === 'direct' && partners.length === 1) {
     els.roomIcon.replaceChildren(presenceDot(isOnline(partners[0])));
   } else {
-    els.roomIcon.replaceChildren(icon(kind === 'open' ? 'hash' : 'lock'));
+    // A room I was refused is closed or private, whatever its id looks like.
+    els.roomIcon.replaceChildren(icon(kind === 'open' && !v.refused ? 'hash' : 'lock'));
   }
   els.roomIcon.dataset.kind = kind;
 
@@ -75,7 +76,7 @@ export function showRoomHead() {
   els.emptyText.textContent = EMPTY_TEXT[kind];
 
   els.forbidden.hidden = !v.refused;
-  els.form.hidden = v.refused;
+  document.body.classList.toggle('room-refused', v.refused);
   if (v.refused) {
     els.roomName.textContent = id;
     els.loadOlder.hidden = true;
