@@ -82,3 +82,8 @@ fn unread_badges_appear_and_clear_in_both_tabs_of_one_person() {
 fn on_a_phone_the_sidebar_is_a_drawer() {
     run_scenario("phone-drawer");
 }
+
+#[test]
+fn each_room_catches_up_after_the_connection_comes_back() {
+    run_scenario("reconnect");
+}

@@ -13,6 +13,9 @@
 //                    show badges and the count in both titles; reading them in one tab
 //                    clears both
 //   phone-drawer     on a 390x844 touch phone the sidebar is a drawer behind a button
+//   reconnect        bob's connection is cut while messages go to the room on his screen
+//                    and to one he opened before: the first arrives over HTTP, the other
+//                    is caught up when he goes back to it, each message once, in order
 // Switching rooms must never reload the page or open a second connection. Exit 0
 // printing `ok <scenario>`, or 1 with the reason; screenshots go to artifacts-dir as
 // rooms-<scenario>-<step>.png.
@@ -30,6 +33,10 @@ const PHONE = { viewport: { width: 390, height: 844 }, context: { isMobile: true
 // Signing in hashes a password (argon2, slow on purpose, slower in a debug build).
 const SIGN_IN_MS = 20000;
 const SCENARIO_MS = 120000;
+// The page's own timings (chat/connection.js) set the floors: HTTP polling every 3 s
+// while the socket is down, reconnect backoff capped at 5 s (+50 % jitter).
+const DELIVERY_MS = 4500;
+const RECONNECT_MS = 15000;
 
 // ---------------------------------------------------------------- people and pages
 
@@ -386,6 +393,83 @@ async function phoneDrawer(browser) {
   await checkSameConnection(alice);
 }
 
+/**
+ * A switch for one context's Socket.IO traffic: cut() closes its WebSockets and refuses
+ * new connections (HTTP polling and upgrades), restore() lets them through again. The
+ * rest of the site (the pages, the API) stays reachable, as behind a proxy that drops
+ * long-lived connections.
+ */
+async function socketSwitch(context) {
+  const gate = { blocked: false, open: [] };
+  const isSocketIo = (url) => url.pathname.startsWith('/socket.io/');
+  await context.route(isSocketIo, (route) => (gate.blocked ? route.abort('connectionrefused') : route.continue()));
+  await context.routeWebSocket(isSocketIo, (ws) => {
+    if (gate.blocked) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
+    const server = ws.connectToServer();
+    gate.open.push([ws, server]);
+  });
+  return {
+    cut() {
+      gate.blocked = true;
+      for (const [ws, server] of gate.open.splice(0)) {
+        ws.close({ code: 1011, reason: 'cut by the test' }).catch(() => {});
+        server.close().catch(() => {});
+      }
+    },
+    restore() { gate.blocked = false; },
+  };
+}
+
+/** `viewer` shows exactly the stored messages of `room`, once each, in order. */
+async function waitInSync(viewer, room) {
+  const res = await viewer.context.request.get(`${baseUrl}/api/rooms/${room}/messages?limit=200`);
+  check(res.ok(), `GET ${room}'s messages: HTTP ${res.status()}`);
+  const want = (await res.json()).messages.map((m) => m.id);
+  await waitInPage(viewer, `#${room} showing the stored messages ${JSON.stringify(want)} once each`, (ids) => {
+    const shown = Array.from(document.querySelectorAll('#messages li.msg'), (li) => Number(li.dataset.id || -1));
+    return JSON.stringify(shown) === JSON.stringify(ids);
+  }, want);
+}
+
+async function reconnect(browser) {
+  const alice = await person(browser, 'alice');
+  const bob = await person(browser, 'bob', { viewport: DESKTOP, networkErrors: true });
+  const line = await socketSwitch(bob.context);
+  await openChat(alice, 'general');
+  await openChat(alice, 'random');
+  // Bob is in both rooms and has both views: #random from before, #general on screen.
+  await openChat(bob, 'general');
+  await openChat(bob, 'random');
+  await clickRoom(bob, 'general', 'general');
+  await say(alice, 'Before the outage.', []);
+  await waitItem(bob, 'random', 'with 1 unread', { unread: 1 });
+
+  line.cut();
+  await waitStatus(bob, 'offline', null, RECONNECT_MS);
+  await alice.page.click('#sidebar a[data-room="general"]');
+  await waitPath(alice, '/chat/general');
+  await say(alice, 'General, during the outage.', [bob], DELIVERY_MS + STEP_MS);
+  await clickRoom(alice, 'random', 'random');
+  await say(alice, 'Random, during the outage: one.', []);
+  await say(alice, 'Random, during the outage: two.', []);
+
+  line.restore();
+  await waitStatus(bob, 'connected', null, RECONNECT_MS);
+  // The counts come back from the server with the connection.
+  await waitItem(bob, 'random', 'with the 3 unread messages', { unread: 3, badge: '3' });
+  await clickRoom(bob, 'random', 'random');
+  await waitInSync(bob, 'random');
+  await waitDividerBefore(bob, 'Before the outage.');
+  await waitItem(bob, 'random', 'read', { unread: 0, badge: null });
+  await screenshot(bob, 'rooms-reconnect-caught-up.png');
+  // #general was on screen when its message came over HTTP: it was read then.
+  await waitItem(bob, 'general', 'read', { unread: 0, badge: null });
+  await clickRoom(bob, 'general', 'general');
+  await waitInSync(bob, 'general');
+  const same = await bob.page.evaluate(() => window.__parleySameDocument === true);
+  check(same, 'bob: the page was reloaded');
+}
+
 runScenarios({
   usage: USAGE,
   scenarios: {
@@ -393,6 +477,7 @@ runScenarios({
     'closed-room': closedRoom,
     'unread-two-tabs': unreadTwoTabs,
     'phone-drawer': phoneDrawer,
+    reconnect,
   },
   limitMs: SCENARIO_MS,
 });

@@ -52,10 +52,28 @@ export async function refreshRooms() {
   order = [];
   for (const r of list) {
     if (!isRoomInfo(r) || r.member === false) continue;
-    state.rooms.set(r.id, normalize(r));
+    state.rooms.set(r.id, withLocalMarker(normalize(r)));
     order.push(r.id);
   }
   announce('rooms');
+}
+
+/**
+ * A record as the server counted it, corrected by what this page read since: a `read`
+ * sent while the answer was on its way (as right after a reconnect, when the join and
+ * `rooms` are asked together) must not bring back the badge it cleared.
+ */
+function withLocalMarker(info) {
+  const v = state.views.get(info.id);
+  const local = v ? Math.max(v.readMarker, v.readSent) : 0;
+  if (local > info.read_marker) {
+    info.read_marker = local;
+    if (!info.last_message || local >= info.last_message.id) {
+      info.unread = 0;
+      info.mentions = 0;
+    }
+  }
+  return info;
 }
 
 /** refreshRooms, soon: several reasons close together make one request. */

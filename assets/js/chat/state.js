@@ -63,6 +63,7 @@ export function newView(room, list) {
     joined: false,         // connection.js: the server acknowledged our join since the last connect
     refused: false,        // connection.js: the server said this room is not ours to open
     readMarker: 0,         // unread.js: my read marker in this room, as last heard
+    seen: 0,               // unread.js: the newest id the reader has seen at the bottom of the room
     readSent: 0,           // unread.js: the highest id this page sent as `read`
     scrollTop: null,       // switch.js: where the reader was when they left the room
     atBottom: true,        // switch.js: whether they were at the bottom then

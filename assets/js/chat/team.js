@@ -70,7 +70,7 @@ export function startTeam() {
     });
   });
   // Whatever changed while the socket was down is asked again.
-  on('connected', () => { refreshRooms(); loadPeople(); redraw(); });
+  on('connected', () => { refreshRooms(); loadPeople(); redraw(); considerRead(); });
 
   els.scroller.addEventListener('scroll', () => { if (nearBottom()) considerRead(); }, { passive: true });
   document.addEventListener('visibilitychange', considerRead);

@@ -6,8 +6,9 @@
  *
  * My marker moves when I have seen the newest message of a room: the room is on screen,
  * the tab is visible, and the conversation is scrolled to the bottom. Then the page sends
- * `read` {room, id} (debounced, so scrolling through a burst is one request) and clears
- * the badge; the server tells my other tabs with a `read` event, which clears theirs.
+ * `read` {room, id} (debounced, so scrolling through a burst is one request; after the
+ * next connect if the socket is down) and clears the badge; the server tells my other
+ * tabs with a `read` event, which clears theirs.
  * A "New messages" line sits in a room's conversation at my marker as it was when I came
  * in, so I see where I left off; the tab's title starts with the total, "(3) …".
  */
@@ -16,7 +17,7 @@ import { element } from '../page.js';
 import { ask } from './connection.js';
 import { nearBottom, scrollToBottom } from './render.js';
 import { scheduleRefresh, touchRoom } from './rooms.js';
-import { announce, els, state } from './state.js';
+import { announce, els, socketUp, state } from './state.js';
 
 const READ_DELAY_MS = 400;  // reading through a burst of messages is one `read`
 const MAX_COUNT = 999;      // the server's cap
@@ -24,32 +25,45 @@ const MAX_COUNT = 999;      // the server's cap
 let readTimer = null;
 let baseTitle = document.title;
 
-/** Whether the reader can see the newest message of view `v` right now. */
-function reading(v) {
-  return v === state.view && v.joined && v.initialLoaded && !v.refused &&
-    document.visibilityState === 'visible' && nearBottom() && !document.body.classList.contains('drawer-open');
+/** Whether the reader sees the newest message of view `v` right now. */
+function seeingNewest(v) {
+  return v === state.view && v.initialLoaded && !v.refused && document.visibilityState === 'visible' &&
+    nearBottom() && !document.body.classList.contains('drawer-open');
 }
 
-/** Checks soon whether the marker should move (see `reading`). */
+/**
+ * The reader may just have seen the newest message of the room on screen (it arrived,
+ * they scrolled down, the tab came back): that is noted at once, and the server is told
+ * soon after, for every room with something seen and not yet told. Seen while the socket
+ * is down (messages over HTTP), it is told after the next connect.
+ */
 export function considerRead() {
+  const v = state.view;
+  if (v.newestId !== null && seeingNewest(v)) v.seen = Math.max(v.seen, v.newestId);
   clearTimeout(readTimer);
-  readTimer = setTimeout(sendRead, READ_DELAY_MS);
+  readTimer = setTimeout(sendReads, READ_DELAY_MS);
 }
 
-function sendRead() {
-  const v = state.view;
-  if (!reading(v) || v.newestId === null) return;
-  const info = state.rooms.get(v.room);
-  const marker = Math.max(v.readMarker, info ? info.read_marker : 0);
-  const id = v.newestId;
-  const counted = info && (info.unread > 0 || info.mentions > 0);
-  if (id <= v.readSent || (id <= marker && !counted)) return;
-  v.readSent = id;
-  markRead(v.room, id);
-  ask('read', { room: v.room, id }).then(
-    (res) => { if (typeof res.id === 'number') markRead(v.room, res.id); },
-    () => { v.readSent = 0; scheduleRefresh(); },
-  );
+function sendReads() {
+  if (!socketUp()) return;
+  for (const v of state.views.values()) {
+    const info = state.rooms.get(v.room);
+    const marker = Math.max(v.readMarker, info ? info.read_marker : 0);
+    const counted = info && (info.unread > 0 || info.mentions > 0);
+    const id = v.seen;
+    if (id <= v.readSent || (id <= marker && !counted)) continue;
+    const before = v.readSent;
+    v.readSent = id;
+    markRead(v.room, id);
+    ask('read', { room: v.room, id }).then(
+      (res) => { if (typeof res.id === 'number') markRead(v.room, res.id); },
+      () => {
+        // Told again at the next chance; the counts come from the server meanwhile.
+        if (v.readSent === id) v.readSent = before;
+        scheduleRefresh();
+      },
+    );
+  }
 }
 
 /**
@@ -108,7 +122,7 @@ export function noteMessage({ message: m, shown }) {
   const mine = state.me && m.user === state.me.username;
   const v = state.views.get(m.room);
   if (!mine && m.id > info.read_marker) {
-    if (v && shown && reading(v)) {
+    if (v && shown && seeingNewest(v)) {
       considerRead();
     } else {
       info.unread = Math.min(MAX_COUNT, info.unread + 1);
