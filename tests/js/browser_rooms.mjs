@@ -8,7 +8,8 @@
 //   direct-message   bob's dot goes online when he connects; alice opens a DM from the
 //                    people list, bob sees its badge and the message; "Message someone"
 //   closed-room      alice makes a closed room for herself and bob in the "New room"
-//                    dialog; carol never sees it listed and is refused it (page and API)
+//                    dialog; carol never sees it listed, not even among the open rooms
+//                    she may browse and join, and is refused it (page and API)
 //   unread-two-tabs  bob has two tabs; messages in another room (one mentioning him)
 //                    show badges and the count in both titles; reading them in one tab
 //                    clears both
@@ -253,6 +254,7 @@ async function closedRoom(browser) {
   const alice = await person(browser, 'alice');
   const bob = await person(browser, 'bob');
   const carol = await person(browser, 'carol');
+  await openChat(bob, 'design');
   for (const user of [alice, bob, carol]) await openChat(user, 'general');
 
   await alice.page.click('#new-room');
@@ -303,6 +305,19 @@ async function closedRoom(browser) {
     getComputedStyle(document.querySelector('.composer-area')).display === 'none' &&
     document.querySelectorAll('#messages li').length === 0 && document.title === 'No access · Parley');
   await screenshot(carol, 'rooms-closed-room-carol.png');
+
+  // Among the open rooms she may join: #design, not the closed room.
+  await openChat(carol, 'general');
+  await carol.page.click('#browse-rooms');
+  await waitInPage(carol, 'the open rooms to browse: only #design', () => {
+    const rooms = Array.from(document.querySelectorAll('#browse-list [data-room]'), (b) => b.dataset.room);
+    return document.getElementById('browse-dialog').open && JSON.stringify(rooms) === '["design"]';
+  });
+  await screenshot(carol, 'rooms-closed-room-browse.png');
+  await carol.page.click('#browse-list [data-room="design"]');
+  await waitPath(carol, '/chat/design');
+  await waitItem(carol, 'design', 'joined and listed', { current: true, kind: 'open' });
+  await checkSameConnection(carol);
   for (const tab of [alice, bob]) await checkSameConnection(tab);
 }
 

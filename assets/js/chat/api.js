@@ -27,9 +27,9 @@ export async function createMessage(room, payload) {
   return d.message;
 }
 
-/** My rooms, DMs included (RoomInfo objects). */
-export async function getRooms() {
-  const d = await call('GET', '/api/rooms');
+/** My rooms, DMs included (RoomInfo objects); with `all`, also the open rooms I am not in. */
+export async function getRooms(all) {
+  const d = await call('GET', all ? '/api/rooms?all=1' : '/api/rooms');
   return Array.isArray(d.rooms) ? d.rooms : [];
 }
 

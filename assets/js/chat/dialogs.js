@@ -1,13 +1,15 @@
 /*
- * chat/dialogs.js: the two dialogs of the sidebar. "New room" asks for a name, the
- * address (made from the name until it is edited), open or closed, and the first members;
- * "Message someone" picks one person (a direct message) or up to seven (a group). Both
- * are <dialog>s: the browser keeps the focus inside and Escape closes them.
+ * chat/dialogs.js: the dialogs of the sidebar. "New room" asks for a name, the address
+ * (made from the name until it is edited), open or closed, and the first members;
+ * "Browse open rooms" lists the open rooms I am not in (GET /api/rooms?all=1), any of
+ * which I may join; "Message someone" picks one person (a direct message) or up to seven
+ * (a group). All are <dialog>s: the browser keeps the focus inside and Escape closes them.
  */
 
 import { $, element, showFieldError } from '../page.js';
 import { checkName, roomProblem, trimmed } from '../rules.js';
-import { avatar, presenceDot } from './icons.js';
+import { getRooms } from './api.js';
+import { avatar, icon, presenceDot } from './icons.js';
 import { describeError } from './notices.js';
 import { otherPeople } from './presence.js';
 import { createRoom, openDm } from './rooms.js';
@@ -131,6 +133,53 @@ async function submitNewRoom(event) {
   }
 }
 
+// ---------- Browse open rooms ----------
+
+const browse = {
+  dialog: $('browse-dialog'),
+  list: $('browse-list'),
+  status: $('browse-status'),
+};
+
+function browseItem(r) {
+  const button = element('button', 'pick browse-item');
+  button.type = 'button';
+  button.dataset.room = r.id;
+  const text = element('span', 'pick__text');
+  text.append(element('span', 'pick__name', typeof r.name === 'string' && r.name ? r.name : r.id),
+    element('span', 'pick__user', '/chat/' + r.id));
+  const mark = element('span', 'choice__icon');
+  mark.append(icon('hash'));
+  button.append(mark, text, element('span', 'browse-item__join', 'Join'));
+  const li = element('li', 'picker__item');
+  li.append(button);
+  return li;
+}
+
+async function openBrowse() {
+  browse.list.replaceChildren(element('li', 'picker__empty', 'Looking for rooms…'));
+  formStatus(browse.status, 'error', null);
+  browse.dialog.showModal();
+  let rooms;
+  try {
+    rooms = (await getRooms(true)).filter((r) => r && r.member === false && r.kind === 'open' && typeof r.id === 'string');
+  } catch (err) {
+    browse.list.replaceChildren();
+    formStatus(browse.status, 'error', 'Could not list the rooms: ' + describeError(err));
+    return;
+  }
+  rooms.sort((a, b) => String(a.name || a.id).localeCompare(String(b.name || b.id)));
+  browse.list.replaceChildren(...rooms.map(browseItem));
+  if (!rooms.length) browse.list.append(element('li', 'picker__empty', 'You are in every open room already.'));
+}
+
+function onBrowseClick(event) {
+  const button = event.target.closest('button[data-room]');
+  if (!button) return;
+  browse.dialog.close();
+  openRoom(button.dataset.room);
+}
+
 // ---------- Message someone ----------
 
 const dm = {
@@ -192,6 +241,9 @@ export function setUpDialogs(open) {
   room.filter.addEventListener('input', () => filterPicker(room.members, room.filter.value));
   // Enter in the search box filters; it must not create the room.
   room.filter.addEventListener('keydown', (e) => { if (e.key === 'Enter') e.preventDefault(); });
+
+  $('browse-rooms').addEventListener('click', openBrowse);
+  browse.list.addEventListener('click', onBrowseClick);
 
   $('message-someone').addEventListener('click', openMessageSomeone);
   dm.form.addEventListener('submit', submitDm);
