@@ -12,7 +12,7 @@
 //                    she may browse and join, and is refused it (page and API)
 //   unread-two-tabs  bob has two tabs; messages in another room (one mentioning him)
 //                    show badges and the count in both titles; reading them in one tab
-//                    clears both
+//                    clears both; the lobby lists his rooms
 //   phone-drawer     on a 390x844 touch phone the sidebar is a drawer behind a button
 //   reconnect        bob's connection is cut while messages go to the room on his screen
 //                    and to one he opened before: the first arrives over HTTP, the other
@@ -356,6 +356,21 @@ async function unreadTwoTabs(browser) {
   await waitItem(tab2, 'random', 'still without a badge', { unread: 0, badge: null });
   await waitTitle(tab2, '#general · Parley');
   for (const tab of [bob, tab2]) await checkSameConnection(tab);
+
+  // The lobby, signed in, lists his rooms (most recent first, with what is unread)
+  // instead of this browser's keys.
+  await tab2.page.goto(`${baseUrl}/`, { timeout: STEP_MS });
+  await openChat(alice, 'general');
+  await say(alice, 'One more in #general, for the lobby.', []);
+  await waitItem(bob, 'general', 'with 1 unread', { unread: 1 });
+  await tab2.page.reload({ timeout: STEP_MS });
+  await waitInPage(tab2, 'the lobby listing #general (1 unread) then #random', () => {
+    const rooms = Array.from(document.querySelectorAll('#recent-rooms a[data-room]'),
+      (a) => `${a.dataset.room}:${a.querySelector('.side-badge')?.textContent || ''}`);
+    return document.getElementById('recent-title').textContent === 'Your rooms' &&
+      JSON.stringify(rooms) === '["general:1","random:"]';
+  });
+  await screenshot(tab2, 'rooms-unread-two-tabs-lobby.png');
 }
 
 async function phoneDrawer(browser) {
