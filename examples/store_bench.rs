@@ -96,6 +96,8 @@ async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchR
         user: None,
         text: MessageText::parse("a benchmark message of a typical short length", 4000)?,
         client_id: None,
+        reply_to: None,
+        mentions: Vec::new(),
     };
     let tasks: Vec<_> = (0..writers)
         .map(|_| {

@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue, UPGRADE};
 use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::accounts::{Accounts, AuthMode, Identity};
@@ -204,7 +205,7 @@ impl App {
             Err(error) => return self.refuse(&error, "http_get"),
         };
         match self.chat.history(&history).await {
-            Ok(messages) => json_response(StatusCode::OK, &json!({"messages": messages})),
+            Ok(history) => json_response(StatusCode::OK, &history),
             Err(error) => self.refuse(&error, "http_get"),
         }
     }
@@ -310,8 +311,15 @@ fn error_json(code: ErrorCode, message: &str) -> HttpResponse {
     )
 }
 
-fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    let body = match serde_json::to_vec(body) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "cannot encode a response");
+            return text(StatusCode::INTERNAL_SERVER_ERROR, "the server failed\n");
+        }
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response
         .headers_mut()

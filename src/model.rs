@@ -14,6 +14,7 @@
 //! | [`DisplayName`] | a user's name: the rule of [`SenderName`], which it becomes on their messages |
 //! | [`TokenName`] | what a user calls one of their API tokens: the same rule |
 //! | [`RoomTitle`] | what a room is called on screen: the same rule |
+//! | [`Emoji`] | a reaction: 1–32 characters, no whitespace or control characters |
 //!
 //! Lengths count Unicode scalar values (`char`s), not bytes, so a limit means the same to a
 //! person typing Cyrillic as to one typing ASCII.
@@ -51,6 +52,7 @@ pub enum Field {
     Username,
     Name,
     Password,
+    Emoji,
 }
 
 impl fmt::Display for Field {
@@ -63,6 +65,7 @@ impl fmt::Display for Field {
             Field::Username => "username",
             Field::Name => "name",
             Field::Password => "password",
+            Field::Emoji => "emoji",
         })
     }
 }
@@ -84,6 +87,8 @@ pub enum ValidationError {
     ControlChar { field: Field },
     #[error("{field} must not be only dots")]
     OnlyDots { field: Field },
+    #[error("{field} must not contain spaces")]
+    Whitespace { field: Field },
 }
 
 impl ValidationError {
@@ -107,7 +112,8 @@ impl ValidationError {
             | ValidationError::BadRoomChar { field }
             | ValidationError::BadUsernameChar { field }
             | ValidationError::ControlChar { field }
-            | ValidationError::OnlyDots { field } => *field,
+            | ValidationError::OnlyDots { field }
+            | ValidationError::Whitespace { field } => *field,
         }
     }
 }
@@ -332,10 +338,12 @@ string_type!(TokenName, TokenName::parse);
 
 /// A stored message as clients see it.
 ///
-/// Serializes to exactly `{id, room, sender, text, ts, client_id}` with `client_id` null
+/// Serializes to `{id, room, sender, text, ts, client_id, rev}` with `client_id` null
 /// when absent, plus `user` after `sender` when a signed-in user sent it (so messages of
-/// `--auth open` look as they always did). Deserializing (used by import) validates every
-/// field through the parse functions above.
+/// `--auth open` look as they did), and `reply_to`, `mentions`, `edited_ts` and
+/// `reactions` only when the message has them. Deserializing (used by import) validates
+/// every field through the parse functions above; an export from before `rev` existed
+/// reads with `rev` 0, which the import makes the id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
@@ -352,11 +360,183 @@ pub struct Message {
     /// Milliseconds since the Unix epoch, for display.
     pub ts: u64,
     pub client_id: Option<ClientId>,
+    /// Server-wide increasing: the id when the message is stored, a fresh value (from
+    /// the same sequence) at every change, so "what changed after rev R" is a cursor.
+    #[serde(default)]
+    pub rev: u64,
+    /// The message of the same room this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    /// Who the text mentions: usernames of people who can read the room, and `room`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Username>,
+    /// When the text was last edited, in milliseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_ts: Option<u64>,
+    /// Reactions in the order they were first given, each with who gave it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji given to a message, and the users who gave it (in the order they did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    pub users: Vec<Username>,
+}
+
+/// A reaction: a short string without whitespace or control characters, normally one
+/// emoji (with its modifiers and joiners, hence up to 32 characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Emoji(String);
+
+/// Longest reaction, in characters.
+pub const MAX_EMOJI_CHARS: usize = 32;
+
+impl Emoji {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        check_len(Field::Emoji, value, MAX_EMOJI_CHARS)?;
+        check_no_control(Field::Emoji, value)?;
+        if value.chars().any(char::is_whitespace) {
+            return Err(ValidationError::Whitespace {
+                field: Field::Emoji,
+            });
+        }
+        Ok(Emoji(value.to_owned()))
+    }
+}
+
+string_type!(Emoji, Emoji::parse);
+
+/// What is left of a deleted message: its place in the room and in the change order,
+/// never its text or author. Serializes as `{id, room, rev, ts, deleted: true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tombstone {
+    pub id: u64,
+    pub room: RoomName,
+    pub rev: u64,
+    pub ts: u64,
+    #[serde(with = "always_true")]
+    pub deleted: Deleted,
+}
+
+/// The `deleted: true` of a [`Tombstone`]; a unit, since a tombstone is always deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Deleted;
+
+mod always_true {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Deleted;
+
+    pub fn serialize<S: Serializer>(_: &Deleted, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bool(true)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Deleted, D::Error> {
+        if bool::deserialize(deserializer)? {
+            Ok(Deleted)
+        } else {
+            Err(serde::de::Error::custom("deleted must be true"))
+        }
+    }
+}
+
+/// The mention of everyone in a room: `@room`.
+pub const MENTION_ROOM: &str = "room";
+
+/// The `@name` words of `text` that could be usernames (and `@room`), lowercased, each
+/// once. An `@` counts only at the start or after a character that cannot be part of a
+/// name, so `bob@example.com` mentions no one; a name's trailing dots are punctuation
+/// (`thanks @ann.`). Whether each is someone who can read the room is for the caller.
+pub fn mentioned_names(text: &str) -> Vec<Username> {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut found: Vec<Username> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        if c == '@' && !previous.is_some_and(is_name_char) {
+            let rest = &text[at + 1..];
+            let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+            if let Ok(name) = Username::parse(rest[..end].trim_end_matches('.'))
+                && !found.contains(&name)
+            {
+                found.push(name);
+            }
+        }
+        previous = Some(c);
+    }
+    found
+}
+
+/// What the store holds at a room's id: a message, or the tombstone of one deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Stored {
+    Message(Message),
+    Deleted(Tombstone),
+}
+
+/// A stored message is equal to the message it holds (a tombstone to none).
+impl PartialEq<Message> for Stored {
+    fn eq(&self, other: &Message) -> bool {
+        self.message() == Some(other)
+    }
+}
+
+impl Stored {
+    pub fn id(&self) -> u64 {
+        match self {
+            Stored::Message(message) => message.id,
+            Stored::Deleted(tombstone) => tombstone.id,
+        }
+    }
+
+    pub fn rev(&self) -> u64 {
+        match self {
+            Stored::Message(message) => message.rev,
+            Stored::Deleted(tombstone) => tombstone.rev,
+        }
+    }
+
+    pub fn room(&self) -> &RoomName {
+        match self {
+            Stored::Message(message) => &message.room,
+            Stored::Deleted(tombstone) => &tombstone.room,
+        }
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        match self {
+            Stored::Message(message) => Some(message),
+            Stored::Deleted(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(text: &str) -> Vec<String> {
+        mentioned_names(text)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn mentions_are_at_words() {
+        assert_eq!(names("hi @Ann and @bob."), ["ann", "bob"]);
+        assert_eq!(names("@room: lunch?"), ["room"]);
+        assert_eq!(names("mail bob@example.com"), Vec::<String>::new());
+        assert_eq!(names("(@ann) @ann @"), ["ann"]);
+        assert_eq!(names("@a.b-c_d, hello"), ["a.b-c_d"]);
+        assert_eq!(names("привет @ann!"), ["ann"]);
+        assert_eq!(names(&format!("@{}", "x".repeat(40))), Vec::<String>::new());
+    }
 
     #[test]
     fn room_accepts_allowed_characters_up_to_128() {
@@ -516,6 +696,11 @@ mod tests {
             ts: 1_700_000_000_000,
             client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
             user: None,
+            rev: 1_700_000_000_000_001,
+            reply_to: None,
+            mentions: Vec::new(),
+            edited_ts: None,
+            reactions: Vec::new(),
         }
     }
 
@@ -523,7 +708,7 @@ mod tests {
     fn message_serializes_to_the_wire_shape() {
         assert_eq!(
             serde_json::to_string(&sample(None)).unwrap(),
-            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","text":"hello","ts":1700000000000,"client_id":null}"#
+            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","text":"hello","ts":1700000000000,"client_id":null,"rev":1700000000000001}"#
         );
         assert_eq!(
             serde_json::to_value(sample(Some("c1"))).unwrap()["client_id"],
@@ -627,7 +812,7 @@ mod tests {
         message.user = Some(Username::parse("ann").unwrap());
         assert_eq!(
             serde_json::to_string(&message).unwrap(),
-            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","user":"ann","text":"hello","ts":1700000000000,"client_id":null}"#
+            r#"{"id":1700000000000001,"room":"lobby","sender":"ann","user":"ann","text":"hello","ts":1700000000000,"client_id":null,"rev":1700000000000001}"#
         );
         let json = serde_json::to_string(&message).unwrap();
         assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), message);

@@ -77,7 +77,12 @@ impl Accounts {
 
     /// Whether `username` is an active user. Does not block.
     pub fn is_active(&self, username: &Username) -> bool {
-        self.read().active_user(username).is_some()
+        self.active_role(username).is_some()
+    }
+
+    /// The role of the active user `username`. Does not block.
+    pub fn active_role(&self, username: &Username) -> Option<Role> {
+        self.read().active_user(username).map(|user| user.role)
     }
 
     /// Changes a user's display name; their later messages carry it. Blocks.

@@ -32,6 +32,10 @@ pub enum ChatError {
     Busy,
     #[error("the message store failed")]
     Store(#[source] StoreError),
+    /// A message request the store refused: no such message, not the author's, too
+    /// many reactions, a reply to nothing.
+    #[error("{0}")]
+    Message(#[source] StoreError),
     /// Who the request is from, or whether they may do it.
     #[error("{}", .0.public_message())]
     Accounts(#[source] AccountsError),
@@ -53,6 +57,10 @@ impl From<StoreError> for ChatError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Busy => ChatError::Busy,
+            refused @ (StoreError::NoSuchMessage { .. }
+            | StoreError::NotAllowed(_)
+            | StoreError::TooManyReactions(_)
+            | StoreError::NoSuchReply(_)) => ChatError::Message(refused),
             other => ChatError::Store(other),
         }
     }
@@ -79,6 +87,10 @@ impl ChatError {
             ChatError::TooManyRooms(_) | ChatError::BodyTooLarge(_) => ErrorCode::TooLarge,
             ChatError::RateLimited | ChatError::TooManyInFlight(_) => ErrorCode::RateLimited,
             ChatError::Busy => ErrorCode::Unavailable,
+            ChatError::Message(StoreError::NoSuchMessage { .. }) => ErrorCode::NotFound,
+            ChatError::Message(StoreError::NotAllowed(_)) => ErrorCode::Forbidden,
+            ChatError::Message(StoreError::TooManyReactions(_)) => ErrorCode::TooLarge,
+            ChatError::Message(_) => ErrorCode::Invalid,
             ChatError::Store(_) | ChatError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -30,11 +30,19 @@ pub use team::Team;
 
 use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
-use crate::model::{Message, RoomName};
+use crate::model::{RoomName, Stored};
 use crate::rooms::RoomChange;
 use crate::socketio::{AckResponder, Args, ConnectRefusal, EncodedArg, Namespace, Socket};
-use crate::store::{Appended, NewMessage, Store};
+use crate::store::{Appended, ChangeRequest, Changed, NewMessage, Store};
 use limits::{Admission, ClientBuckets, Connection};
+
+/// An answer to a history request: `{messages}`, plus `rev` for a `since` request.
+#[derive(Debug, Serialize)]
+pub struct History {
+    pub messages: Vec<Stored>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rev: Option<u64>,
+}
 
 pub struct Chat {
     store: Arc<Store>,
@@ -87,6 +95,8 @@ impl Chat {
             user: request.user,
             text: request.text,
             client_id: request.client_id,
+            reply_to: request.reply_to,
+            mentions: request.mentions,
         };
         self.store.append_then(new, move |stored| {
             let result = stored.map_err(ChatError::from);
@@ -113,11 +123,61 @@ impl Chat {
         });
     }
 
-    pub async fn history(&self, request: &HistoryRequest) -> Result<Vec<Message>, ChatError> {
-        self.store
-            .page(&request.room, request.query)
-            .await
-            .map_err(ChatError::from)
+    /// Changes a stored message, then tells the room (`message_updated` {message}, or
+    /// `message_deleted` {room, id}) unless nothing changed, and calls `done` with the
+    /// message as it now is. Like [`Chat::send`], the room hears of it only once it is
+    /// durable.
+    pub fn change(
+        self: &Arc<Self>,
+        namespace: &Arc<Namespace>,
+        request: ChangeRequest,
+        done: impl FnOnce(Result<Changed, ChatError>) + Send + 'static,
+    ) {
+        let chat = self.clone();
+        let namespace = namespace.clone();
+        self.store.change_then(request, move |changed| {
+            if let Ok(Changed {
+                stored,
+                changed: true,
+            }) = &changed
+            {
+                if let Some(team) = &chat.team {
+                    team.rooms.record_change(stored);
+                }
+                let room = namespace.to(stored.room().as_str());
+                let delivered = match stored {
+                    Stored::Message(message) => encoded(&json!({"message": message}))
+                        .map_or(0, |event| room.emit("message_updated", event)),
+                    Stored::Deleted(tombstone) => room.emit(
+                        "message_deleted",
+                        Args::json(vec![json!({"room": tombstone.room, "id": tombstone.id})]),
+                    ),
+                };
+                tracing::debug!(room = %stored.room(), id = stored.id(), delivered, "message changed");
+            }
+            done(changed.map_err(ChatError::from));
+        });
+    }
+
+    /// A page of the room, or with `since` what changed after that rev (with the
+    /// room's latest rev).
+    pub async fn history(&self, request: &HistoryRequest) -> Result<History, ChatError> {
+        Ok(match request.since {
+            None => History {
+                messages: self.store.page(&request.room, request.query).await?,
+                rev: None,
+            },
+            Some(since) => {
+                let changes = self
+                    .store
+                    .changes_since(&request.room, since, request.query.limit)
+                    .await?;
+                History {
+                    messages: changes.messages,
+                    rev: Some(changes.rev),
+                }
+            }
+        })
     }
 
     /// Counts and logs a failed request.

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use super::{Chat, ChatError};
 use crate::accounts::Identity;
-use crate::model::{ClientId, MessageText, RoomName, SenderName, Username};
+use crate::model::{
+    ClientId, MENTION_ROOM, MessageText, RoomName, SenderName, Username, mentioned_names,
+};
 use crate::store::PageQuery;
 
 /// Messages returned by `join` and by a history request without a limit.
@@ -23,6 +25,9 @@ pub struct SendRequest {
     pub user: Option<Username>,
     pub text: MessageText,
     pub client_id: Option<ClientId>,
+    pub reply_to: Option<u64>,
+    /// Who the text mentions, of those who can read the room (accounts mode).
+    pub mentions: Vec<Username>,
 }
 
 /// A history request, validated and with its limit capped.
@@ -30,6 +35,8 @@ pub struct SendRequest {
 pub struct HistoryRequest {
     pub room: RoomName,
     pub query: PageQuery,
+    /// Asks instead for what was created or changed after this rev, in rev order.
+    pub since: Option<u64>,
 }
 
 impl HistoryRequest {
@@ -42,6 +49,7 @@ impl HistoryRequest {
                 after: None,
                 limit: DEFAULT_PAGE,
             },
+            since: None,
         }
     }
 }
@@ -92,6 +100,12 @@ impl<'a> Fields<'a> {
             ))),
             Some(_) => Err(wrong()),
         }
+    }
+
+    /// The `id` of a message.
+    pub(super) fn message_id(&self) -> Result<u64, ChatError> {
+        self.optional_count("id")?
+            .ok_or_else(|| ChatError::BadPayload("id is required".into()))
     }
 
     pub(super) fn username(&self, name: &str) -> Result<Username, ChatError> {
@@ -166,16 +180,31 @@ impl Chat {
         let fields = Fields::of(payload)?;
         let room = fields.room_or(room_from_path)?;
         let (sender, user) = fields.sender(author)?;
+        let text = MessageText::parse(fields.string("text")?, self.limits().max_text_chars)?;
         Ok(SendRequest {
+            mentions: self.mentions_in(&text, &room),
             room,
             sender,
             user,
-            text: MessageText::parse(fields.string("text")?, self.limits().max_text_chars)?,
+            text,
             client_id: fields
                 .optional_string("client_id")?
                 .map(ClientId::parse)
                 .transpose()?,
+            reply_to: fields.optional_count("reply_to")?,
         })
+    }
+
+    /// Who `text` mentions in `room`: `@room`, and `@username` of each active user who
+    /// can read the room. Nobody in open mode, which has no users.
+    pub fn mentions_in(&self, text: &MessageText, room: &RoomName) -> Vec<Username> {
+        let Some(team) = &self.team else {
+            return Vec::new();
+        };
+        mentioned_names(text.as_str())
+            .into_iter()
+            .filter(|name| name.as_str() == MENTION_ROOM || team.rooms.user_may_read(name, room))
+            .collect()
     }
 
     /// Validates a history request, from an event's payload or an HTTP query.
@@ -193,6 +222,7 @@ impl Chat {
                 after: fields.optional_count("after")?,
                 limit: page_limit(fields.optional_count("limit")?),
             },
+            since: fields.optional_count("since")?,
         })
     }
 }

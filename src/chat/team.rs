@@ -14,7 +14,7 @@ use super::presence::{OFFLINE_GRACE, Presence};
 use super::{Chat, ChatError, encoded};
 use crate::accounts::{Accounts, Identity};
 use crate::model::{RoomName, Username};
-use crate::rooms::{RoomChange, RoomInfo, Rooms};
+use crate::rooms::{NotifyLevel, RoomChange, RoomInfo, Rooms};
 use crate::socketio::{Args, Namespace, Socket};
 
 /// The Socket.IO room of every signed-in socket.
@@ -205,6 +205,30 @@ impl Chat {
                 );
         }
         Ok((room, marker))
+    }
+
+    /// Sets `who`'s notification level in `room`; their sockets hear the room as they
+    /// now see it in a `room` event. Gives back the room.
+    pub(super) async fn set_notify(
+        &self,
+        namespace: &Namespace,
+        who: Identity,
+        room: RoomName,
+        level: NotifyLevel,
+    ) -> Result<RoomName, ChatError> {
+        let rooms = self.team()?.rooms.clone();
+        let username = who.username.clone();
+        let info = tokio::task::spawn_blocking(move || {
+            let record = rooms.set_notify(&who, &room, level)?;
+            rooms.view(&who.username, &record)
+        })
+        .await
+        .map_err(|_| ChatError::Internal("setting a notification level was interrupted"))??;
+        let room = info.id.clone();
+        if let Some(event) = encoded(&json!({"room": info})) {
+            namespace.to(&own_room(&username)).emit("room", event);
+        }
+        Ok(room)
     }
 
     /// `who`'s rooms (see [`Rooms::list`]).

@@ -24,14 +24,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 pub use error::RoomsError;
-pub use recent::{MAX_UNREAD, Mentions};
-pub use record::{DIRECT_PREFIX, RoomKind, RoomRecord, direct_room_id, is_direct_id};
+pub use recent::MAX_UNREAD;
+pub use record::{DIRECT_PREFIX, NotifyLevel, RoomKind, RoomRecord, direct_room_id, is_direct_id};
 
 use crate::accounts::{Accounts, Identity, Role};
-use crate::model::{Message, RoomName, RoomTitle, Username};
+use crate::model::{Message, RoomName, RoomTitle, Stored, Username};
 use crate::store::{PageQuery, Store};
 use recent::{Counted, Entry, MAX_SCANNED, RECENT_CAP, Recent, Unread};
-use storage::{Markers, Storage};
+use storage::{PerUser, Storage};
 
 /// The most rooms one user may be a member of.
 pub const MAX_ROOMS_PER_USER: usize = 1000;
@@ -52,8 +52,10 @@ pub struct RoomInfo {
     pub member: bool,
     pub unread: u32,
     pub mentions: u32,
-    pub last_message: Option<Message>,
+    pub last_message: Option<Stored>,
     pub read_marker: u64,
+    /// Which messages of the room this user is notified of.
+    pub notify: NotifyLevel,
 }
 
 /// What a change did, for the chat to tell the people concerned and to move their
@@ -76,8 +78,12 @@ impl RoomChange {
     }
 
     /// Everyone whose view of the room changed: the people added or removed, and for a
-    /// closed or direct room every member (they see the member list).
+    /// closed or direct room every member (they see the member list). Nobody, when
+    /// the change changed nothing.
     pub fn concerned(&self) -> Vec<Username> {
+        if self.joined.is_empty() && self.left.is_empty() {
+            return Vec::new();
+        }
         let mut people: BTreeSet<Username> = self.joined.iter().cloned().collect();
         people.extend(self.left.iter().cloned());
         if self.record.kind != RoomKind::Open {
@@ -100,7 +106,9 @@ pub struct NewRoom {
 struct Index {
     rooms: HashMap<RoomName, RoomRecord>,
     by_member: HashMap<Username, HashSet<RoomName>>,
-    markers: Markers,
+    markers: PerUser<u64>,
+    /// Levels people chose; the others have their room kind's default.
+    notify: PerUser<NotifyLevel>,
 }
 
 impl Index {
@@ -119,6 +127,18 @@ impl Index {
                 .insert(record.id.clone());
         }
         self.rooms.insert(record.id.clone(), record);
+    }
+
+    /// A newcomer to a room with a history starts with nothing unread: their marker
+    /// is now, which every later message's id (a microsecond timestamp) passes.
+    fn welcome(&mut self, username: &Username, room: &RoomName) {
+        let marker = self
+            .markers
+            .entry(username.clone())
+            .or_default()
+            .entry(room.clone())
+            .or_insert(0);
+        *marker = (*marker).max(now_micros());
     }
 
     fn marker(&self, username: &Username, room: &RoomName) -> u64 {
@@ -152,6 +172,7 @@ impl Rooms {
         let storage = Storage::open(&store)?;
         let mut index = Index {
             markers: storage.load_markers()?,
+            notify: storage.load_notify()?,
             ..Index::default()
         };
         for record in storage.load_rooms()? {
@@ -198,6 +219,18 @@ impl Rooms {
             Some(record) => check_read(record, who),
             None if is_direct_id(room) => Err(RoomsError::NotMember(room.clone())),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the active user `username` may read `room` (for mentions). Does not
+    /// block.
+    pub fn user_may_read(&self, username: &Username, room: &RoomName) -> bool {
+        let Some(role) = self.accounts.active_role(username) else {
+            return false;
+        };
+        match self.read().rooms.get(room) {
+            Some(record) => readable(record, username, role),
+            None => !is_direct_id(room),
         }
     }
 
@@ -248,6 +281,7 @@ impl Rooms {
         };
         check_room_cap(&index, &who.username)?;
         record.members.insert(who.username.clone());
+        index.welcome(&who.username, room);
         index.put(record.clone());
         Ok(Some(RoomChange {
             record,
@@ -344,6 +378,7 @@ impl Rooms {
         }
         check_room_cap(&index, &username)?;
         record.members.insert(username.clone());
+        index.welcome(&username, room);
         index.put(record.clone());
         Ok(RoomChange {
             record,
@@ -381,22 +416,17 @@ impl Rooms {
     }
 
     /// Writes what `change` did to disk, durably: the room's record as it is now (so
-    /// that of two changes written out of order, the later state wins), and for each
-    /// newcomer to a room with a history a read marker at its latest message, so a
-    /// person who joins starts with nothing unread. Changes are made in memory first
-    /// (the sending path must not wait for a disk), so this is what an
-    /// acknowledgement of a change waits for. Blocks.
+    /// that of two changes written out of order, the later state wins) and the
+    /// newcomers' read markers. Changes are made in memory first (the sending path
+    /// must not wait for a disk), so this is what an acknowledgement of a change waits
+    /// for. Blocks.
     pub fn persist(&self, change: &RoomChange) -> Result<(), RoomsError> {
         let room = &change.record.id;
-        let latest = if change.joined.is_empty() {
-            0
-        } else {
-            self.latest_id(room)?
-        };
         let storage = self.lock();
         for newcomer in &change.joined {
-            if latest > 0 && self.raise_marker(newcomer, room, latest) {
-                storage.put_marker(newcomer, room, latest)?;
+            let marker = self.marker(newcomer, room);
+            if marker > 0 {
+                storage.put_marker(newcomer, room, marker)?;
             }
         }
         let current = self.read().rooms.get(room).cloned();
@@ -423,6 +453,41 @@ impl Rooms {
         }
         storage.put_marker(&who.username, room, wanted)?;
         Ok((wanted, true))
+    }
+
+    /// Sets `who`'s notification level for `room`, which they must be able to read.
+    /// Blocks.
+    pub fn set_notify(
+        &self,
+        who: &Identity,
+        room: &RoomName,
+        level: NotifyLevel,
+    ) -> Result<RoomRecord, RoomsError> {
+        let record = self.read().rooms.get(room).cloned();
+        let record = match record {
+            Some(record) => record,
+            None if is_direct_id(room) => return Err(RoomsError::NotMember(room.clone())),
+            None => return Err(RoomsError::UnknownRoom(room.clone())),
+        };
+        check_read(&record, who)?;
+        let storage = self.lock();
+        storage.put_notify(&who.username, room, level)?;
+        self.write()
+            .notify
+            .entry(who.username.clone())
+            .or_default()
+            .insert(room.clone(), level);
+        Ok(record)
+    }
+
+    /// `username`'s notification level in the room of `record`.
+    pub fn notify_level(&self, username: &Username, record: &RoomRecord) -> NotifyLevel {
+        self.read()
+            .notify
+            .get(username)
+            .and_then(|rooms| rooms.get(&record.id))
+            .copied()
+            .unwrap_or_else(|| NotifyLevel::default_for(record.kind))
     }
 
     /// Raises a marker in memory; false when it already was at least `to`.
@@ -466,8 +531,15 @@ impl Rooms {
             let counted = lock(&recent).count(username, read_marker);
             let counts = match counted {
                 Counted::Done(counts) => counts,
-                Counted::NeedsOlder(counts, before) => {
-                    self.count_older(username, &record.id, read_marker, before, counts)?
+                Counted::NeedsOlder {
+                    counted,
+                    before,
+                    newest,
+                } => {
+                    let counts =
+                        self.count_older(username, &record.id, read_marker, before, counted)?;
+                    lock(&recent).remember(username, read_marker, newest, counts);
+                    counts
                 }
             };
             let latest = lock(&recent).latest().cloned();
@@ -486,6 +558,7 @@ impl Rooms {
             mentions: counts.mentions,
             last_message,
             read_marker,
+            notify: self.notify_level(username, record),
         })
     }
 
@@ -510,7 +583,7 @@ impl Rooms {
         let activity = |info: &RoomInfo, record: &RoomRecord| {
             info.last_message
                 .as_ref()
-                .map_or(record.created_micros(), |message| message.id)
+                .map_or(record.created_micros(), Stored::id)
         };
         let mut order: Vec<(u64, RoomInfo)> = rooms
             .drain(..)
@@ -532,6 +605,14 @@ impl Rooms {
         }
     }
 
+    /// Takes in a change to a stored message. Quick; does not block.
+    pub fn record_change(&self, stored: &Stored) {
+        let recent = self.recent_map().get(stored.room()).cloned();
+        if let Some(recent) = recent {
+            lock(&recent).change(stored);
+        }
+    }
+
     /// The active users called `people`.
     fn active_users(&self, people: Vec<Username>) -> Result<BTreeSet<Username>, RoomsError> {
         people
@@ -549,12 +630,12 @@ impl Rooms {
     /// The id of the room's latest message, 0 when it has none.
     fn latest_id(&self, room: &RoomName) -> Result<u64, RoomsError> {
         if let Some(recent) = self.recent_map().get(room).cloned() {
-            return Ok(lock(&recent).latest().map_or(0, |message| message.id));
+            return Ok(lock(&recent).latest().map_or(0, Stored::id));
         }
-        Ok(self.newest(room, 1)?.pop().map_or(0, |message| message.id))
+        Ok(self.newest(room, 1)?.pop().map_or(0, |stored| stored.id()))
     }
 
-    fn newest(&self, room: &RoomName, limit: usize) -> Result<Vec<Message>, RoomsError> {
+    fn newest(&self, room: &RoomName, limit: usize) -> Result<Vec<Stored>, RoomsError> {
         self.newest_before(room, u64::MAX, limit)
     }
 
@@ -564,7 +645,7 @@ impl Rooms {
         room: &RoomName,
         before: u64,
         limit: usize,
-    ) -> Result<Vec<Message>, RoomsError> {
+    ) -> Result<Vec<Stored>, RoomsError> {
         self.store
             .page_blocking(
                 room,
@@ -592,7 +673,7 @@ impl Rooms {
             .clone();
         // A message stored between the read above and the insert was not taken in
         // by `record_message`; read what came after the load once more.
-        let newest = lock(&recent).latest().map_or(0, |message| message.id);
+        let newest = lock(&recent).latest().map_or(0, Stored::id);
         let caught_up = self
             .store
             .page_blocking(
@@ -605,7 +686,7 @@ impl Rooms {
             )
             .map_err(RoomsError::Store)?;
         let mut held = lock(&recent);
-        for message in &caught_up {
+        for message in caught_up.iter().filter_map(Stored::message) {
             held.push(message);
         }
         drop(held);
@@ -628,8 +709,8 @@ impl Rooms {
             let Some(oldest) = page.first() else {
                 return Ok(counts);
             };
-            before = oldest.id;
-            for message in page.iter().rev() {
+            before = oldest.id();
+            for message in page.iter().rev().filter_map(Stored::message) {
                 scanned += 1;
                 if message.id <= marker || !counts.add(&Entry::of(message), reader) {
                     return Ok(counts);
@@ -705,15 +786,19 @@ fn check_room_cap(index: &Index, username: &Username) -> Result<(), RoomsError> 
 
 /// Whether `who` may read a room with this record.
 fn check_read(record: &RoomRecord, who: &Identity) -> Result<(), RoomsError> {
-    let allowed = match record.kind {
-        RoomKind::Open => true,
-        RoomKind::Closed => record.is_member(&who.username) || who.role == Role::Admin,
-        RoomKind::Direct => record.is_member(&who.username),
-    };
-    if allowed {
+    if readable(record, &who.username, who.role) {
         Ok(())
     } else {
         Err(RoomsError::NotMember(record.id.clone()))
+    }
+}
+
+/// The rule of the module doc: who may read a room with this record.
+fn readable(record: &RoomRecord, username: &Username, role: Role) -> bool {
+    match record.kind {
+        RoomKind::Open => true,
+        RoomKind::Closed => record.is_member(username) || role == Role::Admin,
+        RoomKind::Direct => record.is_member(username),
     }
 }
 
@@ -724,7 +809,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn now_ms() -> u64 {
+    now_micros() / 1000
+}
+
+fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+        .map_or(0, |since| since.as_micros() as u64)
 }

@@ -7,9 +7,9 @@
 //! marker older than what memory holds is counted from the store, bounded: unread counts
 //! stop at [`MAX_UNREAD`] anyway.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
-use crate::model::{Message, Username};
+use crate::model::{MENTION_ROOM, Message, Stored, Username};
 
 /// Unread counts stop here; the page shows "999+".
 pub const MAX_UNREAD: u32 = 999;
@@ -25,7 +25,8 @@ pub const MAX_SCANNED: usize = 20_000;
 pub struct Entry {
     pub id: u64,
     pub author: Option<Username>,
-    pub mentions: Mentions,
+    /// The message's mentions, as the server put them on it.
+    pub mentions: Box<[Username]>,
 }
 
 impl Entry {
@@ -33,49 +34,15 @@ impl Entry {
         Entry {
             id: message.id,
             author: message.user.clone(),
-            mentions: Mentions::in_text(message.text.as_str()),
+            mentions: message.mentions.clone().into_boxed_slice(),
         }
     }
-}
 
-/// Who a message's text mentions: `@username` (any user, lowercased) and `@room`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mentions(Box<[Box<str>]>);
-
-/// The mention of everyone in the room.
-pub const MENTION_ROOM: &str = "room";
-
-impl Mentions {
-    /// The `@name` words of `text`. An `@` counts only at the start or after a
-    /// character that cannot be part of a name, so `bob@example.com` mentions no one;
-    /// a name's trailing dots are punctuation (`thanks @ann.`).
-    pub fn in_text(text: &str) -> Mentions {
-        let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        let mut found: Vec<Box<str>> = Vec::new();
-        let mut previous: Option<char> = None;
-        for (at, c) in text.char_indices() {
-            if c == '@' && !previous.is_some_and(is_name_char) {
-                let rest = &text[at + 1..];
-                let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-                let name = rest[..end].trim_end_matches('.').to_ascii_lowercase();
-                if !name.is_empty() && !found.iter().any(|known| **known == *name) {
-                    found.push(name.into_boxed_str());
-                }
-            }
-            previous = Some(c);
-        }
-        Mentions(found.into_boxed_slice())
-    }
-
-    /// Whether `username`, or the whole room, is mentioned.
-    pub fn include(&self, username: &Username) -> bool {
-        self.0
+    /// Whether the message mentions `username`, or the whole room.
+    fn mentions(&self, username: &Username) -> bool {
+        self.mentions
             .iter()
-            .any(|name| **name == *username.as_str() || **name == *MENTION_ROOM)
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|name| &**name)
+            .any(|name| name == username || name.as_str() == MENTION_ROOM)
     }
 }
 
@@ -91,11 +58,21 @@ impl Unread {
     pub fn add(&mut self, entry: &Entry, reader: &Username) -> bool {
         if entry.author.as_ref() != Some(reader) {
             self.unread += 1;
-            if entry.mentions.include(reader) {
+            if entry.mentions(reader) {
                 self.mentions += 1;
             }
         }
         self.unread < MAX_UNREAD
+    }
+}
+
+impl Unread {
+    /// The counts of two stretches of a room together, within the cap.
+    fn plus(self, other: Unread) -> Unread {
+        Unread {
+            unread: (self.unread + other.unread).min(MAX_UNREAD),
+            mentions: (self.mentions + other.mentions).min(MAX_UNREAD),
+        }
     }
 }
 
@@ -105,31 +82,55 @@ pub struct Recent {
     entries: VecDeque<Entry>,
     /// Every message of the room with a larger id is in `entries`.
     complete_after: u64,
-    latest: Option<Message>,
+    latest: Option<Stored>,
+    /// Counts that had to be read from the store, by reader, so that the store is read
+    /// once rather than at every listing.
+    beyond: HashMap<Username, Beyond>,
+}
+
+/// A reader's counts of the messages after `marker` up to `pivot` (the newest one
+/// when they were counted). They hold while the marker stays and memory still has
+/// every message after `pivot`: until about [`RECENT_CAP`] more have come.
+#[derive(Debug, Clone, Copy)]
+struct Beyond {
+    marker: u64,
+    pivot: u64,
+    counts: Unread,
 }
 
 /// How far memory answered a count.
 pub enum Counted {
     Done(Unread),
-    /// The messages after the marker and before `before` are not in memory; what is
-    /// counted so far is in the first field.
-    NeedsOlder(Unread, u64),
+    /// The messages after the marker and before `before` are not in memory. `counted`
+    /// is what memory held (the messages up to `newest`); once the rest is counted,
+    /// [`Recent::remember`] the total.
+    NeedsOlder {
+        counted: Unread,
+        before: u64,
+        newest: u64,
+    },
 }
 
 impl Recent {
     /// Built from the room's newest messages, oldest first, as the store gave them:
-    /// when they are fewer than were asked for, they are the whole room.
-    pub fn from_newest(messages: Vec<Message>, asked: usize) -> Recent {
+    /// when they are fewer than were asked for, they are the whole room. Deleted ones
+    /// count for nothing.
+    pub fn from_newest(messages: Vec<Stored>, asked: usize) -> Recent {
         let complete_after = match messages.first() {
-            Some(oldest) if messages.len() >= asked => oldest.id.saturating_sub(1),
+            Some(oldest) if messages.len() >= asked => oldest.id().saturating_sub(1),
             _ => 0,
         };
-        let latest = messages.last().cloned();
-        let entries = messages.iter().map(Entry::of).collect();
+        let entries = messages
+            .iter()
+            .filter_map(Stored::message)
+            .map(Entry::of)
+            .collect();
+        let latest = messages.into_iter().last();
         Recent {
             entries,
             complete_after,
             latest,
+            beyond: HashMap::new(),
         }
     }
 
@@ -143,7 +144,13 @@ impl Recent {
         let newest = self.entries.back().map_or(0, |entry| entry.id);
         if message.id > newest {
             self.entries.push_back(Entry::of(message));
-            self.latest = Some(message.clone());
+            if self
+                .latest
+                .as_ref()
+                .is_none_or(|latest| latest.id() < message.id)
+            {
+                self.latest = Some(Stored::Message(message.clone()));
+            }
         } else {
             match self
                 .entries
@@ -160,23 +167,67 @@ impl Recent {
         }
     }
 
-    pub fn latest(&self) -> Option<&Message> {
+    pub fn latest(&self) -> Option<&Stored> {
         self.latest.as_ref()
+    }
+
+    /// Takes in a change to a stored message: a deleted one no longer counts, an
+    /// edited one counts with its new mentions.
+    pub fn change(&mut self, stored: &Stored) {
+        let id = stored.id();
+        if let Ok(at) = self.entries.binary_search_by_key(&id, |entry| entry.id) {
+            match stored {
+                Stored::Message(message) => self.entries[at] = Entry::of(message),
+                Stored::Deleted(_) => {
+                    self.entries.remove(at);
+                }
+            }
+        }
+        if self.latest.as_ref().is_some_and(|latest| latest.id() == id) {
+            self.latest = Some(stored.clone());
+        }
+        // What was counted from the store may have been this message.
+        self.beyond.clear();
     }
 
     /// Counts `reader`'s unread messages after `marker`, newest first.
     pub fn count(&self, reader: &Username, marker: u64) -> Counted {
+        let known = self
+            .beyond
+            .get(reader)
+            .filter(|beyond| beyond.marker == marker && beyond.pivot >= self.complete_after);
+        let floor = known.map_or(marker, |beyond| beyond.pivot.max(marker));
         let mut unread = Unread::default();
         for entry in self.entries.iter().rev() {
-            if entry.id <= marker || !unread.add(entry, reader) {
+            if entry.id <= floor {
+                break;
+            }
+            if !unread.add(entry, reader) {
                 return Counted::Done(unread);
             }
         }
-        if marker < self.complete_after {
-            Counted::NeedsOlder(unread, self.complete_after.saturating_add(1))
-        } else {
-            Counted::Done(unread)
+        match known {
+            Some(beyond) => Counted::Done(unread.plus(beyond.counts)),
+            None if marker < self.complete_after => Counted::NeedsOlder {
+                counted: unread,
+                before: self.complete_after.saturating_add(1),
+                newest: self.entries.back().map_or(0, |entry| entry.id),
+            },
+            None => Counted::Done(unread),
         }
+    }
+
+    /// Keeps what a count that reached into the store found: `counts` of the
+    /// messages after `marker` up to `newest`.
+    pub fn remember(&mut self, reader: &Username, marker: u64, newest: u64, counts: Unread) {
+        self.beyond.insert(
+            reader.clone(),
+            Beyond {
+                marker,
+                pivot: newest,
+                counts,
+            },
+        );
     }
 }
 
@@ -198,21 +249,12 @@ mod tests {
             text: MessageText::parse(text, 100).unwrap(),
             ts: id / 1000,
             client_id: None,
+            rev: id,
+            reply_to: None,
+            mentions: crate::model::mentioned_names(text),
+            edited_ts: None,
+            reactions: Vec::new(),
         }
-    }
-
-    fn names(text: &str) -> Vec<String> {
-        Mentions::in_text(text).names().map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn mentions_are_at_words() {
-        assert_eq!(names("hi @Ann and @bob."), ["ann", "bob"]);
-        assert_eq!(names("@room: lunch?"), ["room"]);
-        assert_eq!(names("mail bob@example.com"), Vec::<String>::new());
-        assert_eq!(names("(@ann) @ann @"), ["ann"]);
-        assert_eq!(names("@a.b-c_d, hello"), ["a.b-c_d"]);
-        assert_eq!(names("привет @ann!"), ["ann"]);
     }
 
     #[test]
@@ -229,7 +271,7 @@ mod tests {
         }
         let count = |who: &str, marker| match recent.count(&user(who), marker) {
             Counted::Done(unread) => (unread.unread, unread.mentions),
-            Counted::NeedsOlder(..) => panic!("the whole room is in memory"),
+            Counted::NeedsOlder { .. } => panic!("the whole room is in memory"),
         };
         assert_eq!(count("ann", 0), (3, 2));
         assert_eq!(count("ann", 2), (2, 1));
@@ -239,18 +281,21 @@ mod tests {
             "bob's own @room is not his to read"
         );
         assert_eq!(count("cy", 5), (0, 0));
-        assert_eq!(recent.latest().map(|m| m.id), Some(5));
+        assert_eq!(recent.latest().map(Stored::id), Some(5));
     }
 
     #[test]
     fn a_message_seen_when_loading_is_not_counted_twice() {
-        let loaded = vec![message(1, "ann", "a"), message(2, "bob", "b")];
-        let mut recent = Recent::from_newest(loaded.clone(), RECENT_CAP);
+        let loaded = [message(1, "ann", "a"), message(2, "bob", "b")];
+        let mut recent = Recent::from_newest(
+            loaded.iter().cloned().map(Stored::Message).collect(),
+            RECENT_CAP,
+        );
         recent.push(&loaded[1]);
         recent.push(&message(3, "bob", "c"));
         match recent.count(&user("ann"), 0) {
             Counted::Done(unread) => assert_eq!(unread.unread, 2),
-            Counted::NeedsOlder(..) => panic!("whole room"),
+            Counted::NeedsOlder { .. } => panic!("whole room"),
         }
     }
 
@@ -261,30 +306,50 @@ mod tests {
         recent.push(&message(3, "bob", "c"));
         recent.push(&message(2, "bob", "@ann"));
         recent.push(&message(2, "bob", "@ann"));
-        assert_eq!(recent.latest().map(|m| m.id), Some(3));
+        assert_eq!(recent.latest().map(Stored::id), Some(3));
         match recent.count(&user("ann"), 1) {
             Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (2, 1)),
-            Counted::NeedsOlder(..) => panic!("whole room"),
+            Counted::NeedsOlder { .. } => panic!("whole room"),
         }
     }
 
     #[test]
-    fn a_marker_older_than_memory_asks_for_older_messages() {
-        let newest: Vec<Message> = (10..10 + RECENT_CAP as u64)
-            .map(|id| message(id, "ann", "mine"))
+    fn a_marker_older_than_memory_asks_for_older_messages_once() {
+        let newest: Vec<Stored> = (10..10 + RECENT_CAP as u64)
+            .map(|id| Stored::Message(message(id, "ann", "mine")))
             .collect();
+        let last = 9 + RECENT_CAP as u64;
         let mut recent = Recent::from_newest(newest, RECENT_CAP);
-        match recent.count(&user("ann"), 3) {
-            Counted::NeedsOlder(unread, before) => {
-                assert_eq!(unread, Unread::default());
-                assert_eq!(before, 10);
+        let ann = user("ann");
+        match recent.count(&ann, 3) {
+            Counted::NeedsOlder {
+                counted,
+                before,
+                newest,
+            } => {
+                assert_eq!(counted, Unread::default());
+                assert_eq!((before, newest), (10, last));
             }
             Counted::Done(_) => panic!("messages 4..9 may exist"),
         }
+        // The store held 5 unread (one a mention) before message 10.
+        let older = Unread {
+            unread: 5,
+            mentions: 1,
+        };
+        recent.remember(&ann, 3, last, older);
+        recent.push(&message(5000, "bob", "@ann look"));
+        match recent.count(&ann, 3) {
+            Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (6, 2)),
+            Counted::NeedsOlder { .. } => panic!("remembered"),
+        }
+        // A moved marker is counted afresh.
+        assert!(matches!(recent.count(&ann, 4), Counted::NeedsOlder { .. }));
         // Pushing past the cap moves the boundary along.
-        recent.push(&message(5000, "bob", "x"));
-        match recent.count(&user("ann"), 9) {
-            Counted::NeedsOlder(unread, before) => assert_eq!((unread.unread, before), (1, 11)),
+        match recent.count(&ann, 9) {
+            Counted::NeedsOlder {
+                counted, before, ..
+            } => assert_eq!((counted.unread, before), (1, 11)),
             Counted::Done(_) => panic!("message 10 left memory"),
         }
     }
@@ -297,7 +362,7 @@ mod tests {
         }
         match recent.count(&user("ann"), 0) {
             Counted::Done(unread) => assert_eq!((unread.unread, unread.mentions), (999, 999)),
-            Counted::NeedsOlder(..) => panic!("the cap ends the count"),
+            Counted::NeedsOlder { .. } => panic!("the cap ends the count"),
         }
     }
 }

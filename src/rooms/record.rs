@@ -29,6 +29,31 @@ spelled!(RoomKind {
     Direct => "direct",
 });
 
+/// Which of a room's messages a user wants to be notified of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyLevel {
+    All,
+    Mentions,
+    None,
+}
+
+spelled!(NotifyLevel {
+    All => "all",
+    Mentions => "mentions",
+    None => "none",
+});
+
+impl NotifyLevel {
+    /// Unless the user chose: everything in a direct conversation, mentions elsewhere.
+    pub fn default_for(kind: RoomKind) -> NotifyLevel {
+        match kind {
+            RoomKind::Direct => NotifyLevel::All,
+            RoomKind::Open | RoomKind::Closed => NotifyLevel::Mentions,
+        }
+    }
+}
+
 /// One room's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,16 +2,25 @@
 //!
 //! Layout (all integers big-endian, so byte order is numeric order):
 //!
-//! One sled tree, `messages`, holds three keyspaces:
+//! One sled tree, `messages`, holds four keyspaces:
 //!
 //! | key | value |
 //! |---|---|
 //! | room ‖ 0x00 ‖ id | version byte 2 ‖ bincode(sender, text, ts, client_id) ‖ bincode(user) |
 //! | 0x01 ‖ room ‖ 0x00 ‖ author ‖ 0x00 ‖ client_id | id (dedupe entry) |
 //! | 0x02 ‖ `last_id` / `count` | u64 |
+//! | 0x03 ‖ room ‖ 0x00 ‖ rev | id (change entry: a message changed after it was stored) |
 //!
 //! A record of version 1 (written before messages had a user) is the same without the
-//! user, and reads back as a message without one. The author in a dedupe entry is the
+//! user, and reads back as a message without one. A message with more than version 2
+//! holds (a `rev` other than its id, a reply, mentions, an edit, reactions) is version
+//! 3: version 2's bytes ‖ bincode([`Extras`]). A deleted message is version 4:
+//! bincode(rev, ts), its tombstone; the text is gone. So a message as most are sent
+//! costs what it did before edits existed.
+//!
+//! A message's `rev` is its id until it changes; from then on the change entry of its
+//! current `rev` points to it (the previous one is removed), so the changes of a room
+//! after some rev are one range of keys, and the messages created after it another. The author in a dedupe entry is the
 //! sender for messages without a user, and 0x01 ‖ username for those with one: a user's
 //! retries are recognised whatever their display name, and two people who chose the same
 //! display name never answer each other's retries.
@@ -25,12 +34,20 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, corrupt};
-use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, Username};
+use crate::model::{
+    ClientId, Deleted, Message, MessageText, Reaction, RoomName, SenderName, Stored, Tombstone,
+    Username,
+};
 
-/// First byte of every stored value, so the record format can change later.
+/// First byte of every stored value, so the record format can change later: a message
+/// with nothing beyond its text, author and time.
 const RECORD_VERSION: u8 = 2;
 /// Records written before messages had a user; still read.
 const RECORD_VERSION_WITHOUT_USER: u8 = 1;
+/// A message with [`Extras`].
+const RECORD_VERSION_WITH_EXTRAS: u8 = 3;
+/// A tombstone.
+const RECORD_VERSION_DELETED: u8 = 4;
 
 /// Marks a user (rather than a sender) in a dedupe key; no sender contains it.
 const DEDUPE_USER_MARK: u8 = 0x01;
@@ -38,6 +55,7 @@ const DEDUPE_USER_MARK: u8 = 0x01;
 /// Dedupe entries and metadata live in the `messages` tree too, under a first byte
 /// that no room name can start with (room names are printable ASCII).
 const DEDUPE_PREFIX: u8 = 0x01;
+const CHANGE_PREFIX: u8 = 0x03;
 pub(super) const META_LAST_ID: &[u8] = b"\x02last_id";
 pub(super) const META_COUNT: &[u8] = b"\x02count";
 
@@ -54,6 +72,26 @@ struct RecordRef<'a> {
     text: &'a MessageText,
     ts: u64,
     client_id: Option<&'a ClientId>,
+}
+
+/// What a version 3 record adds, borrowed for writing.
+#[derive(Serialize)]
+struct ExtrasRef<'a> {
+    rev: u64,
+    reply_to: Option<u64>,
+    mentions: &'a [Username],
+    edited_ts: Option<u64>,
+    reactions: &'a [Reaction],
+}
+
+/// What a version 3 record adds.
+#[derive(Deserialize)]
+struct Extras {
+    rev: u64,
+    reply_to: Option<u64>,
+    mentions: Vec<Username>,
+    edited_ts: Option<u64>,
+    reactions: Vec<Reaction>,
 }
 
 /// The on-disk record, owned for reading; deserializing re-validates every field because
@@ -76,6 +114,16 @@ pub(super) fn room_prefix(room: &RoomName) -> Vec<u8> {
 pub(super) fn message_key(room: &RoomName, id: u64) -> Vec<u8> {
     let mut key = room_prefix(room);
     key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// The change entry of a room's message whose current rev is `rev`.
+pub(super) fn change_key(room: &RoomName, rev: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(room.as_str().len() + 10);
+    key.push(CHANGE_PREFIX);
+    key.extend_from_slice(room.as_str().as_bytes());
+    key.push(0);
+    key.extend_from_slice(&rev.to_be_bytes());
     key
 }
 
@@ -131,32 +179,94 @@ fn record_of(message: &Message) -> RecordRef<'_> {
     }
 }
 
-pub(super) fn encode_value(message: &Message) -> Result<Vec<u8>, StoreError> {
-    let record = record_of(message);
-    let mut value = vec![RECORD_VERSION];
-    let body = bincode::serde::encode_to_vec(
-        (&record, message.user.as_ref()),
-        bincode::config::standard(),
-    )
-    .map_err(|source| StoreError::Encode {
-        id: message.id,
-        source,
-    })?;
+fn encode_error(id: u64) -> impl Fn(bincode::error::EncodeError) -> StoreError {
+    move |source| StoreError::Encode { id, source }
+}
+
+/// The stored value of a message or tombstone.
+pub(super) fn encode_value(stored: &Stored) -> Result<Vec<u8>, StoreError> {
+    match stored {
+        Stored::Message(message) => encode_message(message),
+        Stored::Deleted(tombstone) => {
+            let mut value = vec![RECORD_VERSION_DELETED];
+            let body = bincode::serde::encode_to_vec(
+                (tombstone.rev, tombstone.ts),
+                bincode::config::standard(),
+            )
+            .map_err(encode_error(tombstone.id))?;
+            value.extend_from_slice(&body);
+            Ok(value)
+        }
+    }
+}
+
+/// The stored value of a message.
+pub(super) fn encode_message(message: &Message) -> Result<Vec<u8>, StoreError> {
+    let config = bincode::config::standard();
+    let plain = message.rev == message.id
+        && message.reply_to.is_none()
+        && message.mentions.is_empty()
+        && message.edited_ts.is_none()
+        && message.reactions.is_empty();
+    let mut value = vec![if plain {
+        RECORD_VERSION
+    } else {
+        RECORD_VERSION_WITH_EXTRAS
+    }];
+    let body = bincode::serde::encode_to_vec((&record_of(message), message.user.as_ref()), config)
+        .map_err(encode_error(message.id))?;
     value.extend_from_slice(&body);
+    if !plain {
+        let extras = ExtrasRef {
+            rev: message.rev,
+            reply_to: message.reply_to,
+            mentions: &message.mentions,
+            edited_ts: message.edited_ts,
+            reactions: &message.reactions,
+        };
+        let body =
+            bincode::serde::encode_to_vec(&extras, config).map_err(encode_error(message.id))?;
+        value.extend_from_slice(&body);
+    }
     Ok(value)
 }
 
-pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Message, StoreError> {
+pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Stored, StoreError> {
     let (room, id) = split_message_key(key)?;
     let Some((&version, body)) = value.split_first() else {
         return Err(corrupt(key, "empty value"));
     };
-    let (record, user) = match version {
-        RECORD_VERSION => decode_body::<(Record, Option<Username>)>(key, body)?,
-        RECORD_VERSION_WITHOUT_USER => (decode_body::<Record>(key, body)?, None),
+    let (record, user, extras) = match version {
+        RECORD_VERSION => {
+            let (record, user) = decode_body::<(Record, Option<Username>)>(key, body)?;
+            (record, user, None)
+        }
+        RECORD_VERSION_WITHOUT_USER => (decode_body::<Record>(key, body)?, None, None),
+        RECORD_VERSION_WITH_EXTRAS => {
+            let (record, user, extras) =
+                decode_body::<(Record, Option<Username>, Extras)>(key, body)?;
+            (record, user, Some(extras))
+        }
+        RECORD_VERSION_DELETED => {
+            let (rev, ts) = decode_body::<(u64, u64)>(key, body)?;
+            return Ok(Stored::Deleted(Tombstone {
+                id,
+                room,
+                rev,
+                ts,
+                deleted: Deleted,
+            }));
+        }
         _ => return Err(corrupt(key, format!("unknown record version {version}"))),
     };
-    Ok(Message {
+    let extras = extras.unwrap_or(Extras {
+        rev: id,
+        reply_to: None,
+        mentions: Vec::new(),
+        edited_ts: None,
+        reactions: Vec::new(),
+    });
+    Ok(Stored::Message(Message {
         id,
         room,
         sender: record.sender,
@@ -164,7 +274,12 @@ pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Message, StoreErr
         text: record.text,
         ts: record.ts,
         client_id: record.client_id,
-    })
+        rev: extras.rev,
+        reply_to: extras.reply_to,
+        mentions: extras.mentions,
+        edited_ts: extras.edited_ts,
+        reactions: extras.reactions,
+    }))
 }
 
 /// Decodes a whole record body; bytes left over mean it is not what it claims to be.
@@ -181,6 +296,7 @@ fn decode_body<T: serde::de::DeserializeOwned>(key: &[u8], body: &[u8]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Emoji;
 
     #[test]
     fn corrupt_records_are_reported() {
@@ -214,6 +330,11 @@ mod tests {
             text: MessageText::parse("hi", 10).unwrap(),
             ts: 0,
             client_id: Some(ClientId::parse("c1").unwrap()),
+            rev: 7,
+            reply_to: None,
+            mentions: Vec::new(),
+            edited_ts: None,
+            reactions: Vec::new(),
         }
     }
 
@@ -222,16 +343,59 @@ mod tests {
         for user in [None, Some("ann")] {
             let message = message(user);
             let key = message_key(&message.room, message.id);
-            let value = encode_value(&message).unwrap();
+            let value = encode_message(&message).unwrap();
             assert_eq!(value[0], RECORD_VERSION);
-            assert_eq!(decode_entry(&key, &value).unwrap(), message);
+            assert_eq!(
+                decode_entry(&key, &value).unwrap(),
+                Stored::Message(message)
+            );
         }
         let old = message(None);
         let record = record_of(&old);
         let mut value = vec![RECORD_VERSION_WITHOUT_USER];
         value.extend(bincode::serde::encode_to_vec(&record, bincode::config::standard()).unwrap());
         let key = message_key(&old.room, old.id);
-        assert_eq!(decode_entry(&key, &value).unwrap(), old);
+        assert_eq!(decode_entry(&key, &value).unwrap(), Stored::Message(old));
+    }
+
+    #[test]
+    fn changed_messages_and_tombstones_round_trip() {
+        let ann = Username::parse("ann").unwrap();
+        let changed = Message {
+            rev: 9,
+            reply_to: Some(3),
+            mentions: vec![Username::parse("room").unwrap()],
+            edited_ts: Some(5),
+            reactions: vec![Reaction {
+                emoji: Emoji::parse("👍").unwrap(),
+                users: vec![ann],
+            }],
+            ..message(Some("ann"))
+        };
+        let key = message_key(&changed.room, changed.id);
+        let value = encode_message(&changed).unwrap();
+        assert_eq!(value[0], RECORD_VERSION_WITH_EXTRAS);
+        let changed = Stored::Message(changed);
+        assert_eq!(decode_entry(&key, &value).unwrap(), changed);
+
+        let tombstone = Stored::Deleted(Tombstone {
+            id: 7,
+            room: RoomName::parse("r").unwrap(),
+            rev: 11,
+            ts: 0,
+            deleted: Deleted,
+        });
+        let value = encode_value(&tombstone).unwrap();
+        assert_eq!(value[0], RECORD_VERSION_DELETED);
+        assert!(
+            !value.windows(2).any(|w| w == b"hi"),
+            "a tombstone keeps no text"
+        );
+        assert_eq!(decode_entry(&key, &value).unwrap(), tombstone);
+        assert_eq!(
+            serde_json::to_value(&tombstone).unwrap(),
+            serde_json::json!({"id": 7, "room": "r", "rev": 11, "ts": 0, "deleted": true})
+        );
     }
 
     #[test]

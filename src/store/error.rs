@@ -9,6 +9,15 @@ use std::sync::Arc;
 pub enum StoreError {
     #[error("the store is busy: too many writes are waiting")]
     Busy,
+    #[error("no message {id} in room {room}")]
+    NoSuchMessage { room: String, id: u64 },
+    /// A change the message's author (or an admin) may make, asked by someone else.
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    #[error("a message may have at most {0} different reactions")]
+    TooManyReactions(usize),
+    #[error("reply_to {0} is not a message of this room")]
+    NoSuchReply(u64),
     #[error("data directory {} is in use by another parley process", dir.display())]
     Locked { dir: PathBuf },
     #[error("cannot use data directory {}: {source}", dir.display())]

@@ -93,6 +93,7 @@ pub(super) fn complete(
         for outcome in batch.outcomes {
             match outcome {
                 Outcome::Append(done, result) => done(settle(result, &written)),
+                Outcome::Change(done, result) => done(settle(result, &written)),
                 Outcome::Import(reply, result) => answer(reply, result, &written),
                 Outcome::Flush(reply) => answer(reply, Ok(()), &written),
             }

@@ -1,5 +1,7 @@
 //! Export and import: a store's messages as JSON lines, one message per line, for
 //! backups and moving a chat to another data directory (the README's "Backup" section).
+//! A message carries its rev, edit, reactions and reply; a deleted one is its
+//! tombstone. Exports from before revs existed import as messages that never changed.
 //! Lines of other kinds (the accounts) carry a `kind` field, which messages never have;
 //! import hands those to its caller.
 
@@ -12,7 +14,7 @@ use super::Store;
 use super::codec::{decode_entry, is_message_key, room_prefix};
 use super::error::{StoreError, sled_err};
 use super::writer::Command;
-use crate::model::{Message, RoomName};
+use crate::model::{Message, RoomName, Stored, Tombstone};
 
 /// Messages per import request sent to the writer.
 const IMPORT_CHUNK: usize = 1024;
@@ -32,8 +34,20 @@ struct Kinded {
     _kind: String,
 }
 
+/// A line of an export: a message, or the tombstone of a deleted one. A line that is
+/// neither is reported with what was wrong with it as a message.
+fn parse_stored(line: &str) -> Result<Stored, serde_json::Error> {
+    serde_json::from_str::<Message>(line)
+        .map(Stored::Message)
+        .or_else(|error| {
+            serde_json::from_str::<Tombstone>(line)
+                .map(Stored::Deleted)
+                .map_err(|_| error)
+        })
+}
+
 impl Store {
-    /// Writes one JSON message per line, each room oldest first, and returns how many.
+    /// Writes one JSON message (or tombstone) per line, each room oldest first, and returns how many.
     /// Blocking: for the CLI, not for async tasks.
     pub fn export(&self, room: Option<&RoomName>, out: &mut impl Write) -> Result<u64, StoreError> {
         let entries = match room {
@@ -81,7 +95,7 @@ impl Store {
             if line.trim().is_empty() {
                 continue;
             }
-            let message = match serde_json::from_str(&line) {
+            let message = match parse_stored(&line) {
                 Ok(message) => message,
                 Err(_) if serde_json::from_str::<Kinded>(&line).is_ok() => {
                     other(&line).map_err(|reason| StoreError::ImportRecord {
@@ -111,7 +125,7 @@ impl Store {
     /// Has the writer store one chunk and adds what it did to `report`.
     fn import_chunk(
         &self,
-        messages: Vec<Message>,
+        messages: Vec<Stored>,
         report: &mut ImportReport,
     ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();

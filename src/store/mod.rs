@@ -43,8 +43,12 @@ use std::sync::atomic::Ordering;
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{ClientId, Message, MessageText, RoomName, SenderName, Username};
-use codec::{decode_entry, is_message_key, message_key, room_prefix, split_message_key};
+use crate::model::{ClientId, Emoji, Message, MessageText, RoomName, SenderName, Stored, Username};
+use codec::{
+    change_key, decode_entry, decode_u64, is_message_key, message_key, room_prefix,
+    split_message_key,
+};
+use error::corrupt;
 use error::sled_err;
 use open::{Opened, Trees, open_dir};
 use stats::Shared;
@@ -64,6 +68,54 @@ pub struct NewMessage {
     pub user: Option<Username>,
     pub text: MessageText,
     pub client_id: Option<ClientId>,
+    /// A message of the same room this one answers; the append fails without it.
+    pub reply_to: Option<u64>,
+    pub mentions: Vec<Username>,
+}
+
+/// A change to a stored message, asked by `by`: the store checks who may make it
+/// against the message as stored, in the same step that changes it.
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub room: RoomName,
+    pub id: u64,
+    pub by: Username,
+    pub kind: ChangeKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChangeKind {
+    /// New text, by its author only; `mentions` are the new text's.
+    Edit {
+        text: MessageText,
+        mentions: Vec<Username>,
+    },
+    /// By its author, or anyone when `as_admin`. The text is removed; a tombstone stays.
+    Delete { as_admin: bool },
+    /// `by` gives (`on`) or takes back a reaction.
+    React { emoji: Emoji, on: bool },
+}
+
+/// The most different reactions one message may have.
+pub const MAX_REACTIONS: usize = 64;
+
+/// The outcome of [`Store::change_then`]: the message as it now is, and whether the
+/// request changed it (giving a reaction twice does not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub stored: Stored,
+    pub changed: bool,
+}
+
+/// How a change's outcome leaves the store, as [`Completion`] does for an append.
+pub type ChangeCompletion = Box<dyn FnOnce(Result<Changed, StoreError>) + Send>;
+
+/// A room's messages created or changed after some rev, in rev order, and the room's
+/// latest rev.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    pub messages: Vec<Stored>,
+    pub rev: u64,
 }
 
 /// The outcome of [`Store::append`]. A duplicate carries the message first stored for
@@ -194,6 +246,37 @@ impl Store {
         }
     }
 
+    /// Queues a change to a stored message and runs `done` on the flusher thread when it
+    /// is durable, as [`Store::append_then`] does.
+    pub fn change_then(
+        &self,
+        request: ChangeRequest,
+        done: impl FnOnce(Result<Changed, StoreError>) + Send + 'static,
+    ) {
+        let done: ChangeCompletion = Box::new(done);
+        let Ok(requests) = self.requests() else {
+            return done(Err(StoreError::WriterGone));
+        };
+        if let Err(error) = requests.try_send(Command::Change { request, done }) {
+            let (command, failure) = match error {
+                mpsc::error::TrySendError::Full(command) => (command, StoreError::Busy),
+                mpsc::error::TrySendError::Closed(command) => (command, StoreError::WriterGone),
+            };
+            if let Command::Change { done, .. } = command {
+                done(Err(failure));
+            }
+        }
+    }
+
+    /// [`Store::change_then`], awaited.
+    pub async fn change(&self, request: ChangeRequest) -> Result<Changed, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.change_then(request, move |result| {
+            let _ = reply.send(result);
+        });
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Resolves once everything queued before it is durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -209,11 +292,9 @@ impl Store {
     /// - `before` only: the `limit` messages just before that id;
     /// - `after` (with or without `before`): the first `limit` after it (and before
     ///   `before`).
-    pub async fn page(
-        &self,
-        room: &RoomName,
-        query: PageQuery,
-    ) -> Result<Vec<Message>, StoreError> {
+    ///
+    /// Deleted messages are in the page as their tombstones.
+    pub async fn page(&self, room: &RoomName, query: PageQuery) -> Result<Vec<Stored>, StoreError> {
         let messages = self.trees.messages.clone();
         let room = room.clone();
         tokio::task::spawn_blocking(move || read_page(&messages, &room, query)).await?
@@ -224,8 +305,22 @@ impl Store {
         &self,
         room: &RoomName,
         query: PageQuery,
-    ) -> Result<Vec<Message>, StoreError> {
+    ) -> Result<Vec<Stored>, StoreError> {
         read_page(&self.trees.messages, room, query)
+    }
+
+    /// The first `limit` messages of `room` created or changed after rev `since`, in
+    /// rev order (a deleted one as its tombstone), and the room's latest rev: what a
+    /// client that saw everything up to `since` has missed.
+    pub async fn changes_since(
+        &self,
+        room: &RoomName,
+        since: u64,
+        limit: usize,
+    ) -> Result<Changes, StoreError> {
+        let messages = self.trees.messages.clone();
+        let room = room.clone();
+        tokio::task::spawn_blocking(move || read_changes(&messages, &room, since, limit)).await?
     }
 
     /// Every room that has messages, in id order. Blocks; costs one seek per room.
@@ -233,7 +328,9 @@ impl Store {
         let messages = &self.trees.messages;
         let read = sled_err("listing rooms");
         let mut rooms = Vec::new();
-        let mut next = messages.first().map_err(&read)?;
+        // Dedupe entries and metadata sort first (their first bytes are below any
+        // room's); messages start after them.
+        let mut next = messages.get_gt(b" ").map_err(&read)?;
         while let Some((key, _)) = next {
             if !is_message_key(&key) {
                 break;
@@ -306,12 +403,83 @@ impl Drop for Store {
     }
 }
 
+/// Reads what [`Store::changes_since`] describes. Two ranges of keys, merged by rev:
+/// the messages created after `since` that never changed (their rev is their id), and
+/// the change entries after `since` (every changed message, at its current rev).
+fn read_changes(
+    messages: &Tree,
+    room: &RoomName,
+    since: u64,
+    limit: usize,
+) -> Result<Changes, StoreError> {
+    let read = sled_err("reading changes");
+    let decode = |entry: sled::Result<(sled::IVec, sled::IVec)>| {
+        let (key, value) = entry.map_err(&read)?;
+        decode_entry(&key, &value)
+    };
+    let first = since.saturating_add(1);
+    let mut created = messages
+        .range(message_key(room, first)..=message_key(room, u64::MAX))
+        .map(decode)
+        .filter(|stored| !matches!(stored, Ok(stored) if stored.rev() != stored.id()))
+        .peekable();
+    let mut changed = messages
+        .range(change_key(room, first)..=change_key(room, u64::MAX))
+        .map(|entry| {
+            let (key, id) = entry.map_err(&read)?;
+            let key = message_key(room, decode_u64(&key, &id)?);
+            let value = messages
+                .get(&key)
+                .map_err(&read)?
+                .ok_or_else(|| corrupt(&key, "a change entry points to a missing message"))?;
+            decode_entry(&key, &value)
+        })
+        .peekable();
+    let mut found = Vec::new();
+    while found.len() < limit {
+        let take_created = match (created.peek(), changed.peek()) {
+            (None, None) => break,
+            (Some(Ok(a)), Some(Ok(b))) => a.rev() < b.rev(),
+            (Some(_), None) | (Some(Err(_)), _) => true,
+            (None, Some(_)) | (Some(Ok(_)), Some(Err(_))) => false,
+        };
+        let next = if take_created {
+            created.next()
+        } else {
+            changed.next()
+        };
+        if let Some(stored) = next {
+            found.push(stored?);
+        }
+    }
+    let newest_created = messages
+        .range(message_key(room, 0)..=message_key(room, u64::MAX))
+        .next_back()
+        .map(|entry| entry.map_err(&read).map(|(key, _)| key))
+        .transpose()?
+        .map(|key| split_message_key(&key).map(|(_, id)| id))
+        .transpose()?
+        .unwrap_or(0);
+    let newest_change = messages
+        .range(change_key(room, 0)..=change_key(room, u64::MAX))
+        .next_back()
+        .map(|entry| entry.map_err(&read).map(|(key, _)| key))
+        .transpose()?
+        .map(|key| decode_u64(&key, &key[key.len() - 8..]))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(Changes {
+        messages: found,
+        rev: newest_created.max(newest_change),
+    })
+}
+
 /// Reads one page of `room` from sled, as [`Store::page`] describes.
 fn read_page(
     messages: &Tree,
     room: &RoomName,
     query: PageQuery,
-) -> Result<Vec<Message>, StoreError> {
+) -> Result<Vec<Stored>, StoreError> {
     let lowest = match query.after {
         Some(after) => match after.checked_add(1) {
             Some(lowest) => lowest,
@@ -356,9 +524,13 @@ mod tests {
 
     use super::test_support::{fill, new_message, query, room};
     use super::*;
+    use crate::model::Emoji;
 
-    fn texts(page: &[Message]) -> Vec<&str> {
-        page.iter().map(|m| m.text.as_str()).collect()
+    fn texts(page: &[Stored]) -> Vec<&str> {
+        page.iter()
+            .filter_map(Stored::message)
+            .map(|m| m.text.as_str())
+            .collect()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,10 +706,254 @@ mod tests {
             ] {
                 let page = store.page(&room(name), q).await.unwrap();
                 assert_eq!(page.len(), 5, "{name} {q:?}");
-                assert!(page.iter().all(|m| m.room.as_str() == name));
-                assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+                assert!(page.iter().all(|m| m.room().as_str() == name));
+                assert!(page.windows(2).all(|w| w[0].id() < w[1].id()));
             }
         }
+    }
+
+    fn by(user: &str, text: &str) -> NewMessage {
+        NewMessage {
+            user: Some(Username::parse(user).unwrap()),
+            ..new_message("r", user, text, None)
+        }
+    }
+
+    fn change(id: u64, user: &str, kind: ChangeKind) -> ChangeRequest {
+        ChangeRequest {
+            room: room("r"),
+            id,
+            by: Username::parse(user).unwrap(),
+            kind,
+        }
+    }
+
+    fn edit(text: &str) -> ChangeKind {
+        ChangeKind::Edit {
+            text: MessageText::parse(text, 100).unwrap(),
+            mentions: Vec::new(),
+        }
+    }
+
+    fn react(emoji: &str, on: bool) -> ChangeKind {
+        ChangeKind::React {
+            emoji: Emoji::parse(emoji).unwrap(),
+            on,
+        }
+    }
+
+    #[tokio::test]
+    async fn edits_deletes_and_reactions_follow_their_rules_and_take_fresh_revs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let first = store.append(by("ann", "helo")).await.unwrap().message;
+        let second = store.append(by("bob", "hi ann")).await.unwrap().message;
+        assert_eq!(first.rev, first.id);
+
+        let refused = store
+            .change(change(first.id, "bob", edit("hijacked")))
+            .await;
+        assert!(matches!(refused, Err(StoreError::NotAllowed(_))));
+        let edited = store
+            .change(change(first.id, "ann", edit("hello")))
+            .await
+            .unwrap();
+        assert!(edited.changed);
+        let Stored::Message(edited) = edited.stored else {
+            panic!("an edit keeps the message");
+        };
+        assert_eq!(edited.text.as_str(), "hello");
+        assert!(edited.rev > second.id, "a fresh rev, after every id so far");
+        assert_eq!(edited.edited_ts, Some(edited.rev / 1000));
+
+        let thumbs = store
+            .change(change(second.id, "ann", react("👍", true)))
+            .await
+            .unwrap();
+        let again = store
+            .change(change(second.id, "ann", react("👍", true)))
+            .await
+            .unwrap();
+        assert!(
+            thumbs.changed && !again.changed,
+            "a reaction given twice counts once"
+        );
+        assert_eq!(again.stored.rev(), thumbs.stored.rev());
+        store
+            .change(change(second.id, "bob", react("👍", true)))
+            .await
+            .unwrap();
+        let reactions = store
+            .change(change(second.id, "cy", react("🎉", true)))
+            .await
+            .unwrap();
+        let reactions = &reactions.stored.message().unwrap().reactions;
+        assert_eq!(reactions.len(), 2);
+        assert_eq!(reactions[0].users.len(), 2);
+        let taken_back = store
+            .change(change(second.id, "cy", react("🎉", false)))
+            .await
+            .unwrap();
+        assert_eq!(taken_back.stored.message().unwrap().reactions.len(), 1);
+
+        let refused = store
+            .change(change(
+                second.id,
+                "ann",
+                ChangeKind::Delete { as_admin: false },
+            ))
+            .await;
+        assert!(matches!(refused, Err(StoreError::NotAllowed(_))));
+        let deleted = store
+            .change(change(
+                second.id,
+                "ann",
+                ChangeKind::Delete { as_admin: true },
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(deleted.stored, Stored::Deleted(_)));
+        let gone = store.change(change(second.id, "bob", edit("back?"))).await;
+        assert!(matches!(gone, Err(StoreError::NoSuchMessage { .. })));
+        let missing = store.change(change(12345, "ann", edit("x"))).await;
+        assert!(matches!(missing, Err(StoreError::NoSuchMessage { .. })));
+
+        let page = store.page(&room("r"), query(None, None, 10)).await.unwrap();
+        assert_eq!(page.len(), 2);
+        assert_eq!(page[0], edited);
+        assert_eq!(page[1], deleted.stored);
+    }
+
+    #[tokio::test]
+    async fn changes_since_a_rev_are_what_was_created_or_changed_after_it_in_rev_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = store.append(by("ann", "a")).await.unwrap().message;
+        let b = store.append(by("ann", "b")).await.unwrap().message;
+        let seen = b.rev;
+        let c = store.append(by("ann", "c")).await.unwrap().message;
+        store.change(change(a.id, "ann", edit("a2"))).await.unwrap();
+        let d = store.append(by("ann", "d")).await.unwrap().message;
+        store
+            .change(change(c.id, "ann", ChangeKind::Delete { as_admin: false }))
+            .await
+            .unwrap();
+        store.change(change(a.id, "ann", edit("a3"))).await.unwrap();
+        store
+            .append(new_message("other", "x", "elsewhere", None))
+            .await
+            .unwrap();
+
+        let changes = store.changes_since(&room("r"), seen, 50).await.unwrap();
+        let summary: Vec<(u64, Option<&str>)> = changes
+            .messages
+            .iter()
+            .map(|s| (s.id(), s.message().map(|m| m.text.as_str())))
+            .collect();
+        assert_eq!(
+            summary,
+            [(d.id, Some("d")), (c.id, None), (a.id, Some("a3"))]
+        );
+        assert!(changes.messages.windows(2).all(|w| w[0].rev() < w[1].rev()));
+        assert_eq!(changes.rev, changes.messages[2].rev());
+        let limited = store.changes_since(&room("r"), seen, 2).await.unwrap();
+        assert_eq!(limited.messages, changes.messages[..2]);
+        let nothing = store
+            .changes_since(&room("r"), changes.rev, 50)
+            .await
+            .unwrap();
+        assert!(nothing.messages.is_empty());
+        assert_eq!(nothing.rev, changes.rev);
+        let everything = store.changes_since(&room("r"), 0, 50).await.unwrap();
+        assert_eq!(everything.messages.len(), 4);
+        assert_eq!(everything.messages[0].id(), b.id);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_survive_reopening_and_export_carries_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = {
+            let store = Store::open(dir.path()).unwrap();
+            let first = store.append(by("ann", "one")).await.unwrap().message;
+            let second = store
+                .append(NewMessage {
+                    reply_to: Some(first.id),
+                    ..by("bob", "two")
+                })
+                .await
+                .unwrap()
+                .message;
+            store
+                .change(change(first.id, "bob", react("👀", true)))
+                .await
+                .unwrap();
+            store
+                .change(change(
+                    second.id,
+                    "bob",
+                    ChangeKind::Delete { as_admin: false },
+                ))
+                .await
+                .unwrap();
+            let orphan = store
+                .append(NewMessage {
+                    reply_to: Some(999),
+                    ..by("bob", "to nothing")
+                })
+                .await;
+            assert!(matches!(orphan, Err(StoreError::NoSuchReply(999))));
+            store.close().await.unwrap();
+            (first, second)
+        };
+        let store = Store::open(dir.path()).unwrap();
+        let page = store.page(&room("r"), query(None, None, 10)).await.unwrap();
+        assert_eq!(page[0].message().unwrap().reactions[0].emoji.as_str(), "👀");
+        assert!(matches!(page[1], Stored::Deleted(_)));
+        let mut exported = Vec::new();
+        store
+            .export(None, &mut std::io::BufWriter::new(&mut exported))
+            .unwrap();
+        let text = String::from_utf8(exported.clone()).unwrap();
+        assert!(!text.contains("two"), "a deleted text is not exported");
+        assert!(text.contains(r#""deleted":true"#));
+
+        let copy_dir = tempfile::tempdir().unwrap();
+        let copy = Store::open(copy_dir.path()).unwrap();
+        let report = tokio::task::block_in_place(|| copy.import(exported.as_slice(), |_| Ok(())));
+        assert_eq!(report.unwrap().imported, 2);
+        assert_eq!(
+            copy.page(&room("r"), query(None, None, 10)).await.unwrap(),
+            page
+        );
+        let since = copy.changes_since(&room("r"), second.id, 10).await.unwrap();
+        assert_eq!(
+            since.messages.len(),
+            2,
+            "both changed after the second was sent"
+        );
+        assert!(copy.append(by("ann", "next")).await.unwrap().message.id > since.rev);
+        assert_eq!(since.messages[0].message().unwrap().id, first.id);
+        assert!(matches!(since.messages[1], Stored::Deleted(_)));
+    }
+
+    #[tokio::test]
+    async fn room_names_lists_each_room_with_messages_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.room_names().unwrap().is_empty());
+        for name in ["b", "a", "a-", "a.b", "b", "a"] {
+            store
+                .append(new_message(name, "ann", "hi", Some(name)))
+                .await
+                .unwrap();
+        }
+        let names: Vec<String> = store
+            .room_names()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["a", "a-", "a.b", "b"]);
     }
 
     #[tokio::test]

@@ -172,6 +172,12 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
                         let logged = decode_u64(&key, &value)?;
                         *largest = Some(largest.map_or(logged, |seen: u64| seen.max(logged)));
                     }
+                    None if value.is_empty() => {
+                        trees
+                            .messages
+                            .remove(key)
+                            .map_err(sled_err("replaying the log"))?;
+                    }
                     None => {
                         trees
                             .messages
@@ -248,7 +254,7 @@ mod tests {
 
     use super::*;
     use crate::model::Message;
-    use crate::store::codec::{encode_value, message_key};
+    use crate::store::codec::{encode_message, message_key};
     use crate::store::test_support::{fill, log_segments, new_message, query, room, stored};
     use crate::store::{LOG_SEGMENT_BYTES, Store};
 
@@ -279,7 +285,7 @@ mod tests {
             .append(new_message("r", "ann", "new", None))
             .await
             .unwrap();
-        assert!(next.message.id > page[5].id);
+        assert!(next.message.id > page[5].id());
         drop(store);
 
         // Without the counters (an older or foreign database), open recounts.
@@ -303,7 +309,7 @@ mod tests {
     fn leave_in_log(dir: &Path, messages: &[Message], count: u64) {
         let mut entries: wal::Entries = messages
             .iter()
-            .map(|m| (message_key(&m.room, m.id), encode_value(m).unwrap()))
+            .map(|m| (message_key(&m.room, m.id), encode_message(m).unwrap()))
             .collect();
         let last_id = messages.iter().map(|m| m.id).max().unwrap();
         entries.push((META_LAST_ID.to_vec(), last_id.to_be_bytes().to_vec()));

@@ -25,6 +25,8 @@ pub(super) fn new_message(
         user: None,
         text: MessageText::parse(text, 4000).unwrap(),
         client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
+        reply_to: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -64,6 +66,11 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
         text: MessageText::parse(text, 4000).unwrap(),
         ts: id / 1000,
         client_id: None,
+        rev: id,
+        reply_to: None,
+        mentions: Vec::new(),
+        edited_ts: None,
+        reactions: Vec::new(),
     }
 }
 

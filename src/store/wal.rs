@@ -11,7 +11,8 @@
 //! (`segment.rs`), holding records from its start:
 //!
 //! `payload length u32 LE ‖ CRC-32 of payload u32 LE ‖ payload`, the payload being
-//! `(key length u32 LE ‖ key ‖ value length u32 LE ‖ value)*`.
+//! `(key length u32 LE ‖ key ‖ value length u32 LE ‖ value)*`. An empty value removes
+//! the key (no stored value is empty).
 //!
 //! One record is one whole sled batch, and batches carry absolute values (ids, counters),
 //! so replaying records that sled already holds changes nothing. Reading a segment stops
@@ -35,7 +36,7 @@ const WAL_DIR: &str = "wal";
 /// Length and checksum in front of every record.
 const HEADER_BYTES: usize = 8;
 
-/// The key/value inserts of one record: one batch.
+/// The key/value inserts of one record: one batch; an empty value is a removal.
 pub(super) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Encodes one record into `out` (cleared first).

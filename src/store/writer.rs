@@ -16,7 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{
-    META_COUNT, META_LAST_ID, decode_entry, decode_u64, dedupe_key, encode_value, message_key,
+    META_COUNT, META_LAST_ID, change_key, decode_entry, decode_u64, dedupe_key, encode_message,
+    encode_value, message_key,
 };
 use super::durability::{GroupSync, SyncLevel};
 use super::error::{StoreError, WriteFailure, corrupt, sled_err};
@@ -24,8 +25,11 @@ use super::flusher::{self, Applied};
 use super::open::Trees;
 use super::stats::Shared;
 use super::wal;
-use super::{Appended, Completion, ImportReport, NewMessage};
-use crate::model::{Message, RoomName};
+use super::{
+    Appended, ChangeCompletion, ChangeKind, ChangeRequest, Changed, Completion, ImportReport,
+    MAX_REACTIONS, NewMessage,
+};
+use crate::model::{Deleted, Message, Reaction, RoomName, Stored, Tombstone};
 
 /// Most requests one group commit takes, so one huge burst cannot delay its first
 /// waiters without bound.
@@ -46,8 +50,12 @@ pub(super) enum Command {
         request: NewMessage,
         done: Completion,
     },
+    Change {
+        request: ChangeRequest,
+        done: ChangeCompletion,
+    },
     Import {
-        messages: Vec<Message>,
+        messages: Vec<Stored>,
         reply: Reply<ImportReport>,
     },
     Flush {
@@ -58,6 +66,7 @@ pub(super) enum Command {
 /// An answer computed while staging, sent only once the batch is durable.
 pub(super) enum Outcome {
     Append(Completion, Result<Appended, StoreError>),
+    Change(ChangeCompletion, Result<Changed, StoreError>),
     Import(Reply<ImportReport>, Result<ImportReport, StoreError>),
     Flush(Reply<()>),
 }
@@ -72,6 +81,9 @@ struct Pending {
     /// Dedupe keys staged in this batch with their message, so a retry that arrives in
     /// the same batch as the original still finds it.
     dedupe_hits: HashMap<Vec<u8>, Message>,
+    /// Messages changed in this batch as they now are, so a second change in the same
+    /// batch starts from the first.
+    changed: HashMap<Vec<u8>, Stored>,
     last_id: u64,
     added: u64,
 }
@@ -102,7 +114,30 @@ impl Pending {
     fn insert(&mut self, key: &[u8], value: &[u8]) {
         self.entries.push((key.to_vec(), value.to_vec()));
     }
+
+    fn remove(&mut self, key: Vec<u8>) {
+        self.entries.push((key, Vec::new()));
+    }
+
+    /// The next id or rev: a microsecond timestamp, larger than every one before.
+    fn next_id(&mut self) -> u64 {
+        self.last_id = now_micros().max(self.last_id.saturating_add(1));
+        self.last_id
+    }
+
+    /// The value staged for `key` in this batch, newest first.
+    fn staged_value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(staged, _)| staged == key)
+            .map(|(_, value)| value.as_slice())
+    }
 }
+
+/// The change entry of an imported message that changed after it was sent: its key,
+/// and the message's id.
+type ChangeEntry = (Vec<u8>, u64);
 
 /// The writer thread; it ends with the result of its final flush.
 pub(super) type WriterThread = JoinHandle<Result<(), sled::Error>>;
@@ -204,6 +239,9 @@ impl Writer {
                 Command::Append { request, done } => {
                     Outcome::Append(done, self.stage_append(&mut pending, request))
                 }
+                Command::Change { request, done } => {
+                    Outcome::Change(done, self.stage_change(&mut pending, request))
+                }
                 Command::Import { messages, reply } => {
                     Outcome::Import(reply, self.stage_import(&mut pending, messages))
                 }
@@ -238,7 +276,7 @@ impl Writer {
     /// every call, handing it to sled's IO pool, whose wake-ups cost more than all the
     /// inserts together.
     fn write(&mut self, pending: &mut Pending) -> Result<Option<wal::LoggedRecord>, WriteFailure> {
-        if pending.added == 0 {
+        if pending.entries.is_empty() {
             return Ok(None);
         }
         let count = self.count + pending.added;
@@ -252,10 +290,12 @@ impl Writer {
             .append(&pending.entries)
             .map_err(|source| WriteFailure::log("appending to the log", source))?;
         for (key, value) in pending.entries.drain(..) {
-            self.trees
-                .messages
-                .insert(key, value)
-                .map_err(|source| WriteFailure::sled("committing a batch", source))?;
+            let written = if value.is_empty() {
+                self.trees.messages.remove(key).map(drop)
+            } else {
+                self.trees.messages.insert(key, value).map(drop)
+            };
+            written.map_err(|source| WriteFailure::sled("committing a batch", source))?;
         }
         self.count = count;
         self.shared.count.store(count, Ordering::Relaxed);
@@ -289,7 +329,14 @@ impl Writer {
                 });
             }
         }
-        let id = now_micros().max(pending.last_id.saturating_add(1));
+        if let Some(reply_to) = request.reply_to
+            && self
+                .current(pending, &message_key(&request.room, reply_to))?
+                .is_none()
+        {
+            return Err(StoreError::NoSuchReply(reply_to));
+        }
+        let id = pending.next_id();
         let message = Message {
             id,
             room: request.room,
@@ -298,10 +345,15 @@ impl Writer {
             text: request.text,
             ts: id / 1000,
             client_id: request.client_id,
+            rev: id,
+            reply_to: request.reply_to,
+            mentions: request.mentions,
+            edited_ts: None,
+            reactions: Vec::new(),
         };
         pending.stage(Staged {
             key: message_key(&message.room, id),
-            value: encode_value(&message)?,
+            value: encode_message(&message)?,
             id,
             dedupe: dedupe_key.map(|key| (key, message.clone())),
         });
@@ -320,30 +372,172 @@ impl Writer {
         let Some(id) = self.trees.messages.get(dedupe_key).map_err(&read)? else {
             return Ok(None);
         };
-        let key = message_key(room, decode_u64(dedupe_key, &id)?);
+        let id = decode_u64(dedupe_key, &id)?;
+        let key = message_key(room, id);
         let value = self
             .trees
             .messages
             .get(&key)
             .map_err(&read)?
             .ok_or_else(|| corrupt(dedupe_key, "dedupe entry points to a missing message"))?;
-        decode_entry(&key, &value).map(Some)
+        match decode_entry(&key, &value)? {
+            Stored::Message(message) => Ok(Some(message)),
+            // A retry of a message deleted since must not bring it back.
+            Stored::Deleted(_) => Err(StoreError::NoSuchMessage {
+                room: room.to_string(),
+                id,
+            }),
+        }
     }
 
-    /// Stages messages that keep their ids; an existing (room, id) is skipped so that
-    /// importing the same file twice changes nothing.
+    /// What is stored at `key` now, counting this batch.
+    fn current(&self, pending: &Pending, key: &[u8]) -> Result<Option<Stored>, StoreError> {
+        if let Some(stored) = pending.changed.get(key) {
+            return Ok(Some(stored.clone()));
+        }
+        if pending.keys.contains(key)
+            && let Some(value) = pending.staged_value(key)
+        {
+            return decode_entry(key, value).map(Some);
+        }
+        let value = self
+            .trees
+            .messages
+            .get(key)
+            .map_err(sled_err("reading a message to change"))?;
+        value.map(|value| decode_entry(key, &value)).transpose()
+    }
+
+    /// Stages a change to a stored message, if it changes anything: the message with a
+    /// fresh rev, and its change entry moved from the old rev to the new one.
+    fn stage_change(
+        &self,
+        pending: &mut Pending,
+        request: ChangeRequest,
+    ) -> Result<Changed, StoreError> {
+        let key = message_key(&request.room, request.id);
+        let not_found = || StoreError::NoSuchMessage {
+            room: request.room.to_string(),
+            id: request.id,
+        };
+        let message = match self.current(pending, &key)? {
+            Some(Stored::Message(message)) => message,
+            Some(deleted @ Stored::Deleted(_))
+                if matches!(request.kind, ChangeKind::Delete { .. }) =>
+            {
+                return Ok(Changed {
+                    stored: deleted,
+                    changed: false,
+                });
+            }
+            Some(Stored::Deleted(_)) | None => return Err(not_found()),
+        };
+        let is_author = message.user.as_ref() == Some(&request.by);
+        let old_rev = message.rev;
+        let changed = match request.kind {
+            ChangeKind::Edit { text, mentions } => {
+                if !is_author {
+                    return Err(StoreError::NotAllowed("only its author may edit a message"));
+                }
+                (message.text != text || message.mentions != mentions).then(|| {
+                    let rev = pending.next_id();
+                    Stored::Message(Message {
+                        text,
+                        mentions,
+                        edited_ts: Some(rev / 1000),
+                        rev,
+                        ..message.clone()
+                    })
+                })
+            }
+            ChangeKind::Delete { as_admin } => {
+                if !is_author && !as_admin {
+                    return Err(StoreError::NotAllowed(
+                        "only its author or an admin may delete a message",
+                    ));
+                }
+                Some(Stored::Deleted(Tombstone {
+                    id: message.id,
+                    room: message.room.clone(),
+                    rev: pending.next_id(),
+                    ts: message.ts,
+                    deleted: Deleted,
+                }))
+            }
+            ChangeKind::React { emoji, on } => {
+                let mut reactions = message.reactions.clone();
+                let at = reactions
+                    .iter()
+                    .position(|reaction| reaction.emoji == emoji);
+                let differs = match (at, on) {
+                    (Some(at), true) if !reactions[at].users.contains(&request.by) => {
+                        reactions[at].users.push(request.by.clone());
+                        true
+                    }
+                    (None, true) => {
+                        if reactions.len() >= MAX_REACTIONS {
+                            return Err(StoreError::TooManyReactions(MAX_REACTIONS));
+                        }
+                        reactions.push(Reaction {
+                            emoji,
+                            users: vec![request.by.clone()],
+                        });
+                        true
+                    }
+                    (Some(at), false) if reactions[at].users.contains(&request.by) => {
+                        reactions[at].users.retain(|user| *user != request.by);
+                        if reactions[at].users.is_empty() {
+                            reactions.remove(at);
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                differs.then(|| {
+                    Stored::Message(Message {
+                        reactions,
+                        rev: pending.next_id(),
+                        ..message.clone()
+                    })
+                })
+            }
+        };
+        let Some(stored) = changed else {
+            return Ok(Changed {
+                stored: Stored::Message(message),
+                changed: false,
+            });
+        };
+        pending.insert(&key, &encode_value(&stored)?);
+        if old_rev != request.id {
+            pending.remove(change_key(&request.room, old_rev));
+        }
+        pending.insert(
+            &change_key(&request.room, stored.rev()),
+            &request.id.to_be_bytes(),
+        );
+        pending.changed.insert(key, stored.clone());
+        Ok(Changed {
+            stored,
+            changed: true,
+        })
+    }
+
+    /// Stages messages (and tombstones) that keep their ids and revs; an existing
+    /// (room, id) is skipped so that importing the same file twice changes nothing.
     fn stage_import(
         &self,
         pending: &mut Pending,
-        messages: Vec<Message>,
+        imported: Vec<Stored>,
     ) -> Result<ImportReport, StoreError> {
         let read = sled_err("checking imported messages");
         let mut report = ImportReport::default();
-        let mut staged: Vec<Staged> = Vec::with_capacity(messages.len());
+        let mut staged: Vec<(Staged, Option<ChangeEntry>)> = Vec::with_capacity(imported.len());
         let mut keys = HashSet::new();
         let mut dedupe_keys = HashSet::new();
-        for message in messages {
-            let key = message_key(&message.room, message.id);
+        for mut stored in imported {
+            let (room, id) = (stored.room().clone(), stored.id());
+            let key = message_key(&room, id);
             if pending.keys.contains(&key)
                 || keys.contains(&key)
                 || self.trees.messages.contains_key(&key).map_err(&read)?
@@ -351,16 +545,22 @@ impl Writer {
                 report.skipped += 1;
                 continue;
             }
+            // An export from before revs exists has none: its messages never changed.
+            if let Stored::Message(message) = &mut stored
+                && message.rev == 0
+            {
+                message.rev = message.id;
+            }
             // The first message of a (room, sender, client_id) keeps the dedupe entry,
             // as it would have live.
-            let dedupe_key = match &message.client_id {
-                Some(client_id) => {
-                    let dedupe_key = dedupe_key(
-                        &message.room,
-                        &message.sender,
-                        message.user.as_ref(),
-                        client_id,
-                    );
+            let dedupe_key = match &stored {
+                Stored::Message(Message {
+                    client_id: Some(client_id),
+                    sender,
+                    user,
+                    ..
+                }) => {
+                    let dedupe_key = dedupe_key(&room, sender, user.as_ref(), client_id);
                     let taken = pending.dedupe_hits.contains_key(&dedupe_key)
                         || dedupe_keys.contains(&dedupe_key)
                         || self
@@ -370,22 +570,35 @@ impl Writer {
                             .map_err(&read)?;
                     (!taken).then_some(dedupe_key)
                 }
-                None => None,
+                _ => None,
             };
             if let Some(dedupe_key) = &dedupe_key {
                 dedupe_keys.insert(dedupe_key.clone());
             }
             keys.insert(key.clone());
-            staged.push(Staged {
-                key,
-                value: encode_value(&message)?,
-                id: message.id,
-                dedupe: dedupe_key.map(|key| (key, message)),
-            });
+            let rev = stored.rev();
+            let change = (rev != id).then(|| (change_key(&room, rev), id));
+            let value = encode_value(&stored)?;
+            let dedupe = match (dedupe_key, stored) {
+                (Some(dedupe_key), Stored::Message(message)) => Some((dedupe_key, message)),
+                _ => None,
+            };
+            staged.push((
+                Staged {
+                    key,
+                    value,
+                    id: id.max(rev),
+                    dedupe,
+                },
+                change,
+            ));
             report.imported += 1;
         }
-        for one in staged {
+        for (one, change) in staged {
             pending.stage(one);
+            if let Some((change, id)) = change {
+                pending.insert(&change, &id.to_be_bytes());
+            }
         }
         Ok(report)
     }

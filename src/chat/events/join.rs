@@ -58,8 +58,9 @@ impl ChatEvent for Join {
                 return reply.error(error);
             }
             match chat.history(&latest).await {
-                Ok(messages) => {
-                    let mut answer = json!({"ok": true, "room": latest.room, "messages": messages});
+                Ok(history) => {
+                    let mut answer =
+                        json!({"ok": true, "room": latest.room, "messages": history.messages});
                     if let Some(who) = &self.author {
                         answer["read_marker"] = json!(chat.read_marker(who, &latest.room));
                     }

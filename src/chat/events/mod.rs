@@ -5,12 +5,16 @@
 //! Adding an event is adding a file and one line to [`Chat::handlers`].
 
 mod create_room;
+mod delete_message;
+mod edit_message;
 mod history;
 mod join;
 mod leave;
 mod members;
+mod notify;
 mod open_dm;
 mod part;
+mod react;
 mod read;
 mod room;
 mod rooms;
@@ -26,8 +30,10 @@ use serde_json::Value;
 use super::limits::{Admission, Connection};
 use super::{Chat, ChatError, Refusal, encoded};
 use crate::accounts::Identity;
+use crate::model::Stored;
 use crate::rooms::{RoomChange, RoomInfo};
 use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
+use crate::store::Changed;
 
 /// One event of the chat: parse, then apply (mini-redis's command shape).
 trait ChatEvent: Sized {
@@ -96,6 +102,10 @@ impl Chat {
         let handlers = self.register::<rooms::Rooms>(handlers);
         let handlers = self.register::<room::Room>(handlers);
         let handlers = self.register::<read::Read>(handlers);
+        let handlers = self.register::<edit_message::EditMessage>(handlers);
+        let handlers = self.register::<delete_message::DeleteMessage>(handlers);
+        let handlers = self.register::<react::React>(handlers);
+        let handlers = self.register::<notify::Notify>(handlers);
         let chat = self.clone();
         handlers.on_unknown(move |socket, event, ack| {
             let name = Cow::Owned(event.name);
@@ -206,4 +216,25 @@ fn answer_change(
             Err(error) => reply.error(error),
         }
     });
+}
+
+/// The ack of a changed message: `{ok, message}` (the tombstone if it was deleted).
+#[derive(Serialize)]
+struct ChangedReply<'a> {
+    ok: bool,
+    message: &'a Stored,
+}
+
+fn answer_changed(reply: Reply, changed: Result<Changed, ChatError>) {
+    match changed {
+        Ok(changed) => {
+            if let Some(answer) = encoded(&ChangedReply {
+                ok: true,
+                message: &changed.stored,
+            }) {
+                reply.ok(answer);
+            }
+        }
+        Err(error) => reply.error(error),
+    }
 }

@@ -31,9 +31,7 @@ impl ChatEvent for Read {
         let fields = Fields::of(payload)?;
         let room = fields.room()?;
         chat.check_read(Some(&who), &room)?;
-        let id = fields
-            .optional_count("id")?
-            .ok_or_else(|| ChatError::BadPayload("id is required".into()))?;
+        let id = fields.message_id()?;
         Ok(Read { who, room, id })
     }
 
