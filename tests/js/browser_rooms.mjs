@@ -9,7 +9,8 @@
 //                    people list, bob sees its badge and the message; "Message someone"
 //   closed-room      alice makes a closed room for herself and bob in the "New room"
 //                    dialog; carol never sees it listed, not even among the open rooms
-//                    she may browse and join, and is refused it (page and API)
+//                    she may browse and join, and is refused it (page and API); then
+//                    alice adds her in the members dialog, and bob leaves
 //   unread-two-tabs  bob has two tabs; messages in another room (one mentioning him)
 //                    show badges and the count in both titles; reading them in one tab
 //                    clears both; the lobby lists his rooms
@@ -318,7 +319,34 @@ async function closedRoom(browser) {
   await waitPath(carol, '/chat/design');
   await waitItem(carol, 'design', 'joined and listed', { current: true, kind: 'open' });
   await checkSameConnection(carol);
-  for (const tab of [alice, bob]) await checkSameConnection(tab);
+
+  // Alice adds Carol from the members dialog: the room appears in Carol's sidebar.
+  await alice.page.click('#room-details');
+  await waitInPage(alice, 'the members dialog with Alice and Bob, and Carol to add', () => {
+    const names = Array.from(document.querySelectorAll('#members-list .pick__name'), (el) => el.textContent);
+    return document.getElementById('members-dialog').open && JSON.stringify(names) === '["Alice Martin (you)","Bob Lee"]' &&
+      document.querySelector('#members-candidates [data-action="add"][data-username="carol"]') !== null;
+  });
+  await alice.page.click('#members-candidates [data-action="add"][data-username="carol"]');
+  await waitInPage(alice, 'Carol among the members', () =>
+    document.querySelector('#members-list [data-username="carol"]') !== null &&
+    document.querySelector('#room-meta .room-title__kind').textContent === 'Closed · 3 members');
+  await screenshot(alice, 'rooms-closed-room-members.png');
+  await alice.page.click('#members-close');
+  await waitItem(carol, 'launch-plans', 'listed now that she is a member', { kind: 'closed' });
+  await clickRoom(carol, 'launch-plans', 'Launch plans');
+  await waitMessage(carol, 'Thanks, reading it now.', bob.name);
+
+  // Bob leaves: the room goes from his sidebar and he lands in another of his rooms.
+  await bob.page.click('#room-details');
+  await waitInPage(bob, 'the members dialog with "Leave room"', () =>
+    document.getElementById('members-dialog').open && !document.getElementById('leave-room').hidden);
+  await bob.page.click('#leave-room');
+  await waitItem(bob, 'launch-plans', 'gone after leaving', { present: false });
+  await waitPath(bob, (url) => url.pathname !== '/chat/launch-plans');
+  await waitInPage(alice, 'Bob no longer in the header', () =>
+    document.querySelector('#room-meta .room-title__kind').textContent === 'Closed · 2 members');
+  for (const tab of [alice, bob, carol]) await checkSameConnection(tab);
 }
 
 async function unreadTwoTabs(browser) {

@@ -75,6 +75,8 @@ export function showRoomHead() {
   els.emptyTitle.textContent = kind === 'direct' ? 'This is the start of your conversation' : 'No messages yet';
   els.emptyText.textContent = EMPTY_TEXT[kind];
 
+  els.roomDetails.hidden = v.refused;
+  els.roomDetails.title = kind === 'open' ? 'Leave this room' : 'Members of ' + (kind === 'direct' ? 'this conversation' : shownName);
   els.forbidden.hidden = !v.refused;
   document.body.classList.toggle('room-refused', v.refused);
   if (v.refused) {

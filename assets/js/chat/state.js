@@ -20,6 +20,7 @@ export const els = {
   roomName: $('room-name'),
   roomIcon: $('room-icon'),
   roomMeta: $('room-meta'),
+  roomDetails: $('room-details'),
   status: $('connection-status'),
   userChip: $('user-chip'),
   notices: $('notices'),

@@ -9,11 +9,13 @@
  *   sidebar.js   the lists on the left, and the drawer they are in on a phone
  *   roomhead.js  the open room's name and members at the top
  *   switch.js    opening another room without reloading
- *   dialogs.js   "New room" and "Message someone"
+ *   dialogs.js   "New room", "Browse open rooms" and "Message someone"
+ *   members.js   the room's members: adding, removing, leaving
  * In open mode none of this runs: the page is the one-room chat it always was.
  */
 
 import { setUpDialogs } from './dialogs.js';
+import { refreshMembers, setUpMembers } from './members.js';
 import { loadPeople, onPresence } from './presence.js';
 import { nearBottom } from './render.js';
 import { applyRoom, refreshRooms, scheduleRefresh } from './rooms.js';
@@ -27,6 +29,7 @@ function redraw() {
   showSidebar();
   showRoomHead();
   showTitle();
+  refreshMembers();
 }
 
 /** Makes the page the team chat; call before the socket is started. */
@@ -35,6 +38,7 @@ export function startTeam() {
   document.body.classList.add('page-chat--team');
   setUpSidebar(openRoom);
   setUpDialogs(openRoom);
+  setUpMembers(openRoom);
   setUpSwitching();
 
   on('rooms', redraw);
