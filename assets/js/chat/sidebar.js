@@ -128,7 +128,7 @@ export function showSidebar() {
 
 // ---------- the drawer (phones) ----------
 
-export function drawerIsOpen() {
+function drawerIsOpen() {
   return document.body.classList.contains('drawer-open');
 }
 
