@@ -219,7 +219,11 @@ impl Chat {
     /// Validates a search request, from an event's payload or an HTTP query.
     pub fn parse_search(&self, payload: Option<&Value>) -> Result<SearchRequest, ChatError> {
         let fields = Fields::of(payload)?;
-        let q = fields.string("q")?;
+        // A query string of digits arrives from an HTTP query as a number.
+        let q = match fields.0.get("q") {
+            Some(Value::Number(number)) => number.to_string(),
+            _ => fields.string("q")?.to_owned(),
+        };
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(ChatError::BadPayload(format!(
                 "q must be at most {MAX_QUERY_CHARS} characters"
@@ -234,7 +238,7 @@ impl Chat {
             });
         Ok(SearchRequest {
             query: SearchQuery {
-                q: q.to_owned(),
+                q,
                 limit,
                 before: fields.optional_count("before")?,
             },
