@@ -202,20 +202,22 @@ impl Maintenance {
                 );
             }
             Maintenance::Import => {
-                let mut added = 0;
-                let mut kept = 0;
+                // Account records, and files: (added, already there).
+                let mut accounts_seen = (0, 0);
+                let mut files_seen = (0, 0);
                 let report = store
                     .import(BufReader::new(std::io::stdin().lock()), |line| {
-                        let imported = if is_file_line(line) {
-                            files.import_line(line).map_err(|error| error.to_string())
+                        let (added, seen) = if is_file_line(line) {
+                            let added = files.import_line(line).map_err(|e| e.to_string())?;
+                            (added, &mut files_seen)
                         } else {
-                            accounts
-                                .import_record(line)
-                                .map_err(|error| error.to_string())
+                            let added = accounts.import_record(line).map_err(|e| e.to_string())?;
+                            (added, &mut accounts_seen)
                         };
-                        match imported? {
-                            true => added += 1,
-                            false => kept += 1,
+                        if added {
+                            seen.0 += 1;
+                        } else {
+                            seen.1 += 1;
                         }
                         Ok(())
                     })
@@ -223,8 +225,13 @@ impl Maintenance {
                 accounts.flush().map_err(|e| e.to_string())?;
                 files.flush().map_err(|e| e.to_string())?;
                 eprintln!(
-                    "imported {} messages, skipped {} already stored; {added} account and file records added, {kept} already there",
-                    report.imported, report.skipped
+                    "imported {} messages, skipped {} already stored; {} account records added, {} already there; {} files added, {} already there",
+                    report.imported,
+                    report.skipped,
+                    accounts_seen.0,
+                    accounts_seen.1,
+                    files_seen.0,
+                    files_seen.1
                 );
             }
             Maintenance::AddUser {

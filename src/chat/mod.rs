@@ -57,6 +57,9 @@ pub struct Chat {
     search: Arc<Search>,
     /// The files messages carry.
     files: Arc<Files>,
+    /// Deleted messages whose files are to be let go of, on a thread of their own
+    /// (deletions complete on the store's thread, which must not wait for a disk).
+    releases: std::sync::mpsc::Sender<(RoomName, u64)>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -76,6 +79,7 @@ impl Chat {
         Arc::new(Chat {
             store,
             search,
+            releases: start_releasing(files.clone()),
             files,
             team,
             limits,
@@ -193,12 +197,12 @@ impl Chat {
 
     /// Lets go of the files of a deleted message, off the store's thread.
     fn release_files(&self, room: RoomName, id: u64) {
-        let files = self.files.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(error) = files.release(&room, id) {
-                tracing::error!(%room, id, %error, "the files of a deleted message could not be removed");
-            }
-        });
+        if self.releases.send((room, id)).is_err() {
+            tracing::error!(
+                id,
+                "the files of a deleted message were kept: nothing releases files"
+            );
+        }
     }
 
     /// A page of the room, or with `since` what changed after that rev (with the
@@ -373,6 +377,24 @@ impl Chat {
             }
         }
     }
+}
+
+/// Starts the thread that lets go of deleted messages' files; it ends with the chat.
+fn start_releasing(files: Arc<Files>) -> std::sync::mpsc::Sender<(RoomName, u64)> {
+    let (releases, queue) = std::sync::mpsc::channel::<(RoomName, u64)>();
+    let started = std::thread::Builder::new()
+        .name("parley-files".into())
+        .spawn(move || {
+            for (room, id) in queue {
+                if let Err(error) = files.release(&room, id) {
+                    tracing::error!(%room, id, %error, "the files of a deleted message could not be removed");
+                }
+            }
+        });
+    if let Err(error) = started {
+        tracing::error!(%error, "cannot start the thread that removes deleted files");
+    }
+    releases
 }
 
 /// Serializes what the server sends most, straight from its type. Our types always
