@@ -156,7 +156,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         if let Ok(plain) = listener.local_addr() {
             println!("redirecting http://{plain} to https");
         }
-        let redirect = server::redirect_to_https(address.port());
+        let mut redirect = server::redirect_to_https(address.port());
+        if let Some(tls) = &tls {
+            redirect = tls.offering_certificate(redirect);
+        }
         // Stopped with the main listener, below.
         tokio::spawn(accept_until(
             listener,
@@ -172,7 +175,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         tracing::info!("no admin yet: open the setup link printed on stdout to create one");
     }
 
-    let router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
+    let mut router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
+    if let Some(tls) = &tls {
+        router = tls.offering_certificate(router);
+    }
     accept_until(listener, router, tls, shutdown).await;
     if let Some(redirecting) = redirecting {
         redirecting.abort();

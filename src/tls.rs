@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Response};
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, KeyPair, KeyUsagePurpose, NameConstraints,
@@ -35,6 +39,8 @@ use time::OffsetDateTime;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+use crate::server::Router;
 
 /// Where a certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,6 +326,37 @@ impl Tls {
         }
     }
 
+    /// `router`, except that with a self-signed certificate `GET /parley.crt` answers
+    /// with that certificate, so that a phone can fetch it to trust it (over plain HTTP
+    /// on the `--redirect-http` port, or once past the browser's warning).
+    pub fn offering_certificate(&self, router: Router) -> Router {
+        if !self.self_signed {
+            return router;
+        }
+        let current = self.current.clone();
+        Arc::new(move |request| {
+            let wanted = request.uri().path() == CERTIFICATE_PATH
+                && matches!(*request.method(), Method::GET | Method::HEAD);
+            if !wanted {
+                return router(request);
+            }
+            let der = Bytes::from(current.get().cert[0].to_vec());
+            let mut response = Response::new(Full::new(der));
+            let headers = response.headers_mut();
+            // The type phones and browsers offer to install as a CA certificate.
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-x509-ca-cert"),
+            );
+            headers.insert(
+                CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"parley.crt\""),
+            );
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Box::pin(async move { response })
+        })
+    }
+
     fn log_certificate(&self, info: &CertificateInfo, what: &str) {
         let kind = if self.self_signed {
             "self-signed"
@@ -343,6 +380,8 @@ impl Tls {
 }
 
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+/// Where a self-signed certificate can be downloaded.
+pub const CERTIFICATE_PATH: &str = "/parley.crt";
 
 /// The certificate handed to every new handshake; swapped whole on reload.
 #[derive(Debug)]

@@ -2,7 +2,8 @@
 //! and WSS to a `--tls-self-signed` server, with certificate checking off and with the
 //! generated certificate as the trusted CA, in open mode and in accounts mode; the
 //! certificate kept across restarts and shown by `parley tls fingerprint`; an own
-//! certificate reloaded on SIGHUP; plain HTTP redirected; and a client that keeps failing
+//! certificate reloaded on SIGHUP; plain HTTP redirected and the self-signed certificate
+//! offered for download at /parley.crt; and a client that keeps failing
 //! the handshake logged once, not once per retry.
 //!
 //! The clients run `tests/js/tls.mjs` and `tests/py/tls.py`; like every client test they
@@ -280,6 +281,26 @@ fn plain_http_is_redirected_to_https() {
     assert_eq!(
         reply.header("location"),
         Some(format!("https://{address}/chat/team?from=lan").as_str())
+    );
+    // The self-signed certificate, for a phone to fetch before it trusts the server.
+    let download = http(&plain, "GET", "/parley.crt", &[], b"");
+    assert_eq!(download.status, 200);
+    assert_eq!(
+        download.header("content-type"),
+        Some("application/x-x509-ca-cert")
+    );
+    let (cert, fingerprint) = self_signed(data.path());
+    let pem = std::fs::read_to_string(cert).expect("the certificate");
+    let base64: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, base64)
+        .expect("PEM is base64");
+    assert_eq!(sha256_fingerprint(&der), fingerprint);
+    assert_eq!(
+        download.header("content-length"),
+        Some(der.len().to_string().as_str())
     );
     // Plain HTTP to the HTTPS port itself (a browser given just `host:port`).
     let reply = http(&format!("http://{address}"), "GET", "/", &[], b"");
