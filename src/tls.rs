@@ -911,6 +911,36 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_or_mismatched_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let error = load(&missing, &missing).unwrap_err().to_string();
+        assert!(error.contains("missing.pem"), "{error}");
+
+        let (cert, key) = self_signed_files(dir.path());
+        ensure_self_signed(
+            &cert,
+            &key,
+            &["one.test".into()],
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        let other = dir.path().join("other");
+        let (_, other_key) = self_signed_files(&other);
+        ensure_self_signed(
+            &self_signed_files(&other).0,
+            &other_key,
+            &["two.test".into()],
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        let error = load(&cert, &other_key).unwrap_err();
+        assert!(matches!(error, TlsError::Key { .. }), "{error}");
+        let error = load(&key, &key).unwrap_err();
+        assert!(matches!(error, TlsError::NoCertificate { .. }), "{error}");
+    }
+
+    #[test]
     fn fingerprints_read_like_browsers_show_them() {
         let text = fingerprint(b"abc");
         assert!(text.starts_with("BA:78:16:BF:8F:01:CF:EA"), "{text}");
