@@ -91,6 +91,7 @@ impl App {
                 error_json(ErrorCode::Forbidden, "origin not allowed")
             }
             _ if let Err(error) = self.admit(&request) => self.refuse(&error, "http"),
+            _ if rest == "search" => self.search(request).await,
             _ => match rest
                 .strip_prefix("rooms/")
                 .and_then(|rest| rest.strip_suffix("/messages"))
@@ -101,6 +102,31 @@ impl App {
         };
         cors::decorate(&verdict, &mut response);
         response
+    }
+
+    /// `GET /api/search?q=&room=&limit=&before=`: `{results}` as the `search` event
+    /// answers, for someone signed in (anyone in open mode).
+    async fn search(&self, request: Request<Incoming>) -> HttpResponse {
+        if request.method() != Method::GET {
+            let mut response = error_json(ErrorCode::Invalid, "use GET");
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            return response;
+        }
+        let author = match self.auth {
+            AuthMode::Open => None,
+            AuthMode::Accounts => match self.identify(&request) {
+                Ok(identity) => Some(identity),
+                Err(error) => return self.refuse(&error, "http"),
+            },
+        };
+        let found = match self.chat.parse_search(Some(&query_object(&request))) {
+            Ok(search) => self.chat.search(author.as_ref(), search).await,
+            Err(error) => Err(error),
+        };
+        match found {
+            Ok(results) => json_response(StatusCode::OK, &json!({"results": results})),
+            Err(error) => self.refuse(&error, "http_search"),
+        }
     }
 
     /// `/api/rooms/{room}/messages`: in accounts mode only for someone signed in who may
@@ -183,23 +209,9 @@ impl App {
         room: &str,
         author: Option<&Identity>,
     ) -> HttpResponse {
-        let mut query = serde_json::Map::new();
-        for (key, value) in request
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-        {
-            let number = value
-                .parse::<u64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::String(value.to_owned()));
-            query.insert(key.to_owned(), number);
-        }
         let history = match self
             .chat
-            .parse_history(Some(&Value::Object(query)), Some(room))
+            .parse_history(Some(&query_object(request)), Some(room))
             .and_then(|history| {
                 self.chat.check_read(author, &history.room)?;
                 Ok(history)
@@ -297,6 +309,28 @@ fn percent_decode(segment: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// A request's query string as a JSON object, as the events' payloads are: each value
+/// percent-decoded (`+` is a space), a number where it is all digits.
+fn query_object(request: &Request<Incoming>) -> Value {
+    let decode = |text: &str| percent_decode(&text.replace('+', " "));
+    let mut query = serde_json::Map::new();
+    for (key, value) in request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+    {
+        let value = decode(value);
+        let value = match value.parse::<u64>() {
+            Ok(number) if !value.is_empty() => Value::from(number),
+            _ => Value::String(value),
+        };
+        query.insert(decode(key), value);
+    }
+    Value::Object(query)
 }
 
 fn chat_error_response(error: &ChatError) -> HttpResponse {

@@ -19,6 +19,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod rooms;
+pub mod search;
 pub mod server;
 pub mod socketio;
 pub mod store;
@@ -36,6 +37,7 @@ use crate::config::Config;
 use crate::engineio::Engine;
 use crate::http::App;
 use crate::rooms::{Rooms, RoomsError};
+use crate::search::{Search, SearchError};
 use crate::server::{Router, accept_until};
 use crate::socketio::SocketIo;
 use crate::store::{Store, StoreError};
@@ -56,6 +58,8 @@ pub enum ServeError {
     Rooms(#[from] RoomsError),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -93,7 +97,11 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
             Some(Team::new(accounts.clone(), Arc::new(rooms)))
         }
     };
-    let chat = Chat::new(store.clone(), config.chat.clone(), team);
+    let search = {
+        let (data_dir, store) = (config.data_dir.clone(), store.clone());
+        Arc::new(tokio::task::spawn_blocking(move || Search::open(&data_dir, store)).await??)
+    };
+    let chat = Chat::new(store.clone(), search, config.chat.clone(), team);
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");
@@ -186,7 +194,7 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
 
     tracing::info!("shutting down: closing sessions and flushing the store");
     engine.shutdown(SHUTDOWN_GRACE).await;
-    store.flush().await?;
+    store.shut_down().await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -10,10 +10,13 @@
  *   name.js       the user's name and the form that asks for it (open mode)
  *   notices.js    error wording and notices
  *   api.js        the room's HTTP API
+ *   team.js       signed in: the team chat around the room (sidebar, switching rooms,
+ *                 unread counts, presence), wired from its own modules
  * The Socket.IO client is loaded on its own (a dynamic import), so that a page whose
  * client failed to load still chats over HTTP instead of doing nothing at all.
- * Who the user is comes first (account.js): signed in, the account's name is used and
- * the chip links to the settings; in open mode the name is typed, as it always was.
+ * Who the user is comes first (account.js): signed in, the account's name is used, the
+ * chip links to the settings and the page becomes the team chat (team.js); in open mode
+ * the name is typed and the page shows the one room of its address, as it always did.
  */
 
 import { showAccountChip, whoAmI } from './account.js';
@@ -26,7 +29,8 @@ import { applyName, setUpNameForm, showNameForm } from './chat/name.js';
 import { notice } from './chat/notices.js';
 import { nearBottom, scrollToBottom } from './chat/render.js';
 import { submitMessage } from './chat/sending.js';
-import { els, room, state } from './chat/state.js';
+import { els, state } from './chat/state.js';
+import { startTeam } from './chat/team.js';
 import { onInputTyping, stopTyping } from './chat/typing.js';
 
 function showInvalidRoom() {
@@ -49,9 +53,11 @@ function useAccount(user) {
   state.me = user;
   state.name = user.name;
   showAccountChip('account-chip', user);
+  startTeam();
 }
 
 async function init() {
+  const room = state.view.room;
   if (!room || roomProblem(room) !== null) {
     showInvalidRoom();
     return;

@@ -4,10 +4,12 @@
  * one click away from their chats. Validation is the server's own (rules.js), so a bad
  * key is explained here instead of failing on the chat page.
  * Signed in (account.js), there is no name to pick: the account's is shown instead, and
- * links to the settings.
+ * links to the settings; and the list below is the user's rooms and DMs as the server
+ * knows them (GET /api/rooms), with what is unread in each, instead of this browser's
+ * recent keys.
  */
 
-import { showAccountChip, whoAmI } from './account.js';
+import { requestSignedIn, showAccountChip, whoAmI } from './account.js';
 import { $, element, showFieldError } from './page.js';
 import { forgetRooms, recentRooms, rememberRoom, storedName, storeName } from './prefs.js';
 import { checkName, roomProblem, trimmed } from './rules.js';
@@ -56,12 +58,53 @@ if (recent.length) roomInput.value = recent[0];
 renderRecent();
 (nameInput.value ? roomInput : nameInput).focus();
 
+/** A DM is called by its other people's names (all of them for a DM with oneself). */
+function dmTitle(members, me, names) {
+  const others = members.filter((u) => u !== me);
+  return (others.length ? others : members).map((u) => names.get(u) || u).join(', ');
+}
+
+/** Signed in: the user's rooms from the server, most recent activity first, with badges. */
+async function renderMyRooms(user) {
+  $('recent-title').textContent = 'Your rooms';
+  recentEmpty.textContent = 'Rooms you join will appear here.';
+  clearRecent.hidden = true;
+  let rooms;
+  let people;
+  try {
+    [rooms, people] = await Promise.all([requestSignedIn('GET', '/api/rooms'), requestSignedIn('GET', '/api/users')]);
+  } catch (err) {
+    return; // the recent keys stay: still one click away
+  }
+  const names = new Map((people.users || []).map((u) => [u.username, u.name]));
+  const list = (rooms.rooms || []).filter((r) => r && typeof r.id === 'string');
+  recentList.replaceChildren(...list.map((room) => {
+    const a = element('a', 'recent__link');
+    a.href = '/chat/' + room.id;
+    a.dataset.room = room.id;
+    const mark = element('span', 'recent__hash', room.kind === 'direct' ? '@' : '#');
+    mark.setAttribute('aria-hidden', 'true');
+    const title = room.kind === 'direct' ? dmTitle(room.members || [], user.username, names) : room.name || room.id;
+    a.append(mark, element('span', 'recent__name', title));
+    if (room.unread > 0) {
+      a.classList.add('recent__link--unread');
+      a.append(element('span', room.mentions > 0 ? 'side-badge side-badge--mention' : 'side-badge',
+        room.mentions > 0 ? '@' + room.mentions : String(room.unread)));
+    }
+    const li = element('li', 'recent__item');
+    li.append(a);
+    return li;
+  }));
+  recentEmpty.hidden = list.length > 0;
+}
+
 identity.then(({ user }) => {
   if (!user) return;
   $('name-field').hidden = true;
   $('lobby-account').hidden = false;
   showAccountChip('account-chip', user);
   if (document.activeElement === nameInput) roomInput.focus();
+  renderMyRooms(user);
 });
 
 nameInput.addEventListener('input', () => showFieldError(nameInput, nameError, null));

@@ -15,6 +15,7 @@ mod presence;
 mod request;
 mod team;
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -25,13 +26,16 @@ use serde_json::{Value, json};
 pub use error::{ChatError, ChatStats, Refusal};
 pub use limits::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 pub use presence::OFFLINE_GRACE;
-pub use request::{DEFAULT_PAGE, Fields, HistoryRequest, MAX_PAGE, SendRequest, page_limit};
+pub use request::{
+    DEFAULT_PAGE, Fields, HistoryRequest, MAX_PAGE, SearchRequest, SendRequest, page_limit,
+};
 pub use team::Team;
 
 use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
 use crate::model::{RoomName, Stored};
 use crate::rooms::RoomChange;
+use crate::search::{Hit, Scope, Search};
 use crate::socketio::{AckResponder, Args, ConnectRefusal, EncodedArg, Namespace, Socket};
 use crate::store::{Appended, ChangeRequest, Changed, NewMessage, Store};
 use limits::{Admission, ClientBuckets, Connection};
@@ -48,6 +52,8 @@ pub struct Chat {
     store: Arc<Store>,
     /// Who may connect and their rooms, in accounts mode; None in open mode.
     team: Option<Team>,
+    /// Where stored messages go to be found.
+    search: Arc<Search>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -55,10 +61,17 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// The chat on `store`; sockets must sign in when a `team` is given.
-    pub fn new(store: Arc<Store>, limits: ChatLimits, team: Option<Team>) -> Arc<Chat> {
+    /// The chat on `store`, indexed by `search`; sockets must sign in when a `team`
+    /// is given.
+    pub fn new(
+        store: Arc<Store>,
+        search: Arc<Search>,
+        limits: ChatLimits,
+        team: Option<Team>,
+    ) -> Arc<Chat> {
         Arc::new(Chat {
             store,
+            search,
             team,
             limits,
             stats: ChatStats::default(),
@@ -68,6 +81,10 @@ impl Chat {
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    pub fn search_index(&self) -> &Arc<Search> {
+        &self.search
     }
 
     pub fn stats(&self) -> &ChatStats {
@@ -106,6 +123,7 @@ impl Chat {
                     if let Some(team) = &chat.team {
                         team.rooms.record_message(message);
                     }
+                    chat.search.feed(&Stored::Message(message.clone()));
                     let delivered = encoded(message).map_or(0, |arg| {
                         namespace.to(message.room.as_str()).emit("message", arg)
                     });
@@ -144,6 +162,7 @@ impl Chat {
                 if let Some(team) = &chat.team {
                     team.rooms.record_change(stored);
                 }
+                chat.search.feed(stored);
                 let room = namespace.to(stored.room().as_str());
                 let delivered = match stored {
                     Stored::Message(message) => encoded(&json!({"message": message}))
@@ -178,6 +197,34 @@ impl Chat {
                 }
             }
         })
+    }
+
+    /// The messages `author` may read that match `request`, newest first (see
+    /// [`Search::search`]).
+    pub async fn search(
+        &self,
+        author: Option<&Identity>,
+        request: SearchRequest,
+    ) -> Result<Vec<Hit>, ChatError> {
+        if let Some(room) = &request.room {
+            self.check_read(author, room)?;
+        }
+        let hidden = match (&self.team, author) {
+            (Some(team), Some(who)) => team.rooms.hidden_from(who),
+            _ => HashSet::new(),
+        };
+        let scope = Scope {
+            room: request.room,
+            hidden,
+        };
+        let search = self.search.clone();
+        tokio::task::spawn_blocking(move || search.search(&request.query, &scope))
+            .await
+            .map_err(|_| ChatError::Internal("a search was interrupted"))?
+            .map_err(|error| {
+                tracing::error!(%error, "search failed");
+                ChatError::Internal("the search failed")
+            })
     }
 
     /// Counts and logs a failed request.

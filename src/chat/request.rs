@@ -9,12 +9,15 @@ use crate::accounts::Identity;
 use crate::model::{
     ClientId, MENTION_ROOM, MessageText, RoomName, SenderName, Username, mentioned_names,
 };
+use crate::search::{DEFAULT_RESULTS, MAX_RESULTS, SearchQuery};
 use crate::store::PageQuery;
 
 /// Messages returned by `join` and by a history request without a limit.
 pub const DEFAULT_PAGE: usize = 50;
 /// The most messages one history request returns.
 pub const MAX_PAGE: usize = 200;
+/// The longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 500;
 
 /// A `send_message` request (or an HTTP POST), validated.
 #[derive(Debug, Clone)]
@@ -52,6 +55,12 @@ impl HistoryRequest {
             since: None,
         }
     }
+}
+
+/// A search request (event or HTTP), validated.
+pub struct SearchRequest {
+    pub query: SearchQuery,
+    pub room: Option<RoomName>,
 }
 
 /// A JSON object received from a client, with field accessors that name the field in
@@ -207,6 +216,39 @@ impl Chat {
             .collect()
     }
 
+    /// Validates a search request, from an event's payload or an HTTP query.
+    pub fn parse_search(&self, payload: Option<&Value>) -> Result<SearchRequest, ChatError> {
+        let fields = Fields::of(payload)?;
+        // A query string of digits arrives from an HTTP query as a number.
+        let q = match fields.0.get("q") {
+            Some(Value::Number(number)) => number.to_string(),
+            _ => fields.string("q")?.to_owned(),
+        };
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(ChatError::BadPayload(format!(
+                "q must be at most {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        let limit = fields
+            .optional_count("limit")?
+            .map_or(DEFAULT_RESULTS, |limit| {
+                usize::try_from(limit)
+                    .unwrap_or(MAX_RESULTS)
+                    .clamp(1, MAX_RESULTS)
+            });
+        Ok(SearchRequest {
+            query: SearchQuery {
+                q,
+                limit,
+                before: fields.optional_count("before")?,
+            },
+            room: fields
+                .optional_string("room")?
+                .map(RoomName::parse)
+                .transpose()?,
+        })
+    }
+
     /// Validates a history request, from an event's payload or an HTTP query.
     pub fn parse_history(
         &self,
@@ -285,7 +327,9 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(crate::store::Store::open(dir.path()).unwrap());
-        let chat = Chat::new(store, crate::chat::ChatLimits::default(), None);
+        let search =
+            std::sync::Arc::new(crate::search::Search::open(dir.path(), store.clone()).unwrap());
+        let chat = Chat::new(store, search, crate::chat::ChatLimits::default(), None);
         let author = Identity {
             username: Username::parse("ann").unwrap(),
             name: DisplayName::parse("Ann Lee").unwrap(),

@@ -234,6 +234,17 @@ impl Rooms {
         }
     }
 
+    /// The rooms `who` may not read: closed and direct rooms they are not in (an
+    /// admin reads closed ones). Does not block.
+    pub fn hidden_from(&self, who: &Identity) -> HashSet<RoomName> {
+        self.read()
+            .rooms
+            .values()
+            .filter(|record| !readable(record, &who.username, who.role))
+            .map(|record| record.id.clone())
+            .collect()
+    }
+
     /// Whether `who` is a member of `room`. Does not block.
     pub fn is_member(&self, who: &Username, room: &RoomName) -> bool {
         self.read()

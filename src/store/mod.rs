@@ -277,6 +277,18 @@ impl Store {
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Stops taking writes, writes everything queued, flushes sled and removes the
+    /// write-ahead log (a clean shutdown leaves nothing to replay). Later writes fail
+    /// with [`StoreError::WriterGone`].
+    pub async fn shut_down(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests()?
+            .send(Command::Close { reply })
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Resolves once everything queued before it is durable.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
@@ -319,8 +331,35 @@ impl Store {
         limit: usize,
     ) -> Result<Changes, StoreError> {
         let messages = self.trees.messages.clone();
+        let shared = self.shared.clone();
         let room = room.clone();
-        tokio::task::spawn_blocking(move || read_changes(&messages, &room, since, limit)).await?
+        tokio::task::spawn_blocking(move || {
+            let _writer_held_off = shared.hold_writer_off();
+            read_changes(&messages, &room, since, limit)
+        })
+        .await?
+    }
+
+    /// [`Store::changes_since`] on the calling thread, which it blocks.
+    pub fn changes_since_blocking(
+        &self,
+        room: &RoomName,
+        since: u64,
+        limit: usize,
+    ) -> Result<Changes, StoreError> {
+        let _writer_held_off = self.shared.hold_writer_off();
+        read_changes(&self.trees.messages, room, since, limit)
+    }
+
+    /// What is stored at `id` in `room`, if anything. Blocks.
+    pub fn get_blocking(&self, room: &RoomName, id: u64) -> Result<Option<Stored>, StoreError> {
+        let key = message_key(room, id);
+        self.trees
+            .messages
+            .get(&key)
+            .map_err(sled_err("reading a message"))?
+            .map(|value| decode_entry(&key, &value))
+            .transpose()
     }
 
     /// Every room that has messages, in id order. Blocks; costs one seek per room.
@@ -406,6 +445,11 @@ impl Drop for Store {
 /// Reads what [`Store::changes_since`] describes. Two ranges of keys, merged by rev:
 /// the messages created after `since` that never changed (their rev is their id), and
 /// the change entries after `since` (every changed message, at its current rev).
+///
+/// The caller holds the writer off (`Shared::hold_writer_off`), so sled is as it was after
+/// some batch: every change of it is there whole, and no later one has begun. Read
+/// any other way, a change made during the read could show while an earlier one does
+/// not.
 fn read_changes(
     messages: &Tree,
     room: &RoomName,
@@ -452,6 +496,16 @@ fn read_changes(
             found.push(stored?);
         }
     }
+    // A full page may have more after it: the client goes on from its last rev.
+    Ok(Changes {
+        messages: found,
+        rev: latest_rev(messages, room)?,
+    })
+}
+
+/// The room's largest rev: of its newest message, or of its latest change.
+fn latest_rev(messages: &Tree, room: &RoomName) -> Result<u64, StoreError> {
+    let read = sled_err("reading changes");
     let newest_created = messages
         .range(message_key(room, 0)..=message_key(room, u64::MAX))
         .next_back()
@@ -468,10 +522,7 @@ fn read_changes(
         .map(|key| decode_u64(&key, &key[key.len() - 8..]))
         .transpose()?
         .unwrap_or(0);
-    Ok(Changes {
-        messages: found,
-        rev: newest_created.max(newest_change),
-    })
+    Ok(newest_created.max(newest_change))
 }
 
 /// Reads one page of `room` from sled, as [`Store::page`] describes.

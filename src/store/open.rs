@@ -2,6 +2,7 @@
 //! can panic on damaged files), replaying what the write-ahead log holds beyond sled's
 //! last flush, and loading the counters the writer continues from.
 
+use std::collections::BTreeMap;
 use std::fs::{File, TryLockError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -160,6 +161,9 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
     let mut replayed = 0usize;
     // The largest value the log holds for each counter, written once at the end.
     let mut counters = [(META_LAST_ID, None), (META_COUNT, None)];
+    // The last value the log holds for each key (empty: removed). Only that is
+    // written, so a message deleted later in the log never reaches sled's files.
+    let mut last_values: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for records in leftovers.segments() {
         let records = records.map_err(|source| log_error("reading the log", source))?;
         for entries in records {
@@ -172,22 +176,21 @@ fn recover(dir: &Path, trees: &Trees) -> Result<wal::Leftovers, StoreError> {
                         let logged = decode_u64(&key, &value)?;
                         *largest = Some(largest.map_or(logged, |seen: u64| seen.max(logged)));
                     }
-                    None if value.is_empty() => {
-                        trees
-                            .messages
-                            .remove(key)
-                            .map_err(sled_err("replaying the log"))?;
-                    }
                     None => {
-                        trees
-                            .messages
-                            .insert(key, value)
-                            .map_err(sled_err("replaying the log"))?;
+                        last_values.insert(key, value);
                     }
                 }
             }
             replayed += 1;
         }
+    }
+    for (key, value) in last_values {
+        let replayed = if value.is_empty() {
+            trees.messages.remove(key).map(drop)
+        } else {
+            trees.messages.insert(key, value).map(drop)
+        };
+        replayed.map_err(sled_err("replaying the log"))?;
     }
     for (counter, logged) in counters {
         if let Some(logged) = logged {

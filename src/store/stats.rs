@@ -2,6 +2,7 @@
 //! without asking the writer thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 /// Upper bounds (µs) of the flush latency histogram buckets; one more bucket is +Inf.
@@ -55,7 +56,26 @@ impl StoreStats {
 #[derive(Default)]
 pub(super) struct Shared {
     pub(super) count: AtomicU64,
+    /// Held (written) by the writer while it inserts a batch, so that a reader
+    /// holding it (read) sees sled between two batches, never in the middle of one.
+    batch_gate: RwLock<()>,
     pub(super) stats: StoreStats,
+}
+
+impl Shared {
+    /// Holds the writer off until dropped.
+    pub(super) fn hold_writer_off(&self) -> RwLockReadGuard<'_, ()> {
+        self.batch_gate
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Holds readers of changes off while a batch goes into sled.
+    pub(super) fn hold_readers_off(&self) -> RwLockWriteGuard<'_, ()> {
+        self.batch_gate
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 #[cfg(test)]

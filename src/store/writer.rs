@@ -61,6 +61,11 @@ pub(super) enum Command {
     Flush {
         reply: Reply<()>,
     },
+    /// Take nothing more: write what is queued, flush sled, remove the log, then
+    /// answer.
+    Close {
+        reply: Reply<()>,
+    },
 }
 
 /// An answer computed while staging, sent only once the batch is durable.
@@ -198,7 +203,9 @@ impl Writer {
         )
         .map_err(sled::Error::Io)?;
         // `blocking_recv` keeps returning queued commands after the store dropped its
-        // sender, so everything accepted is still written before the thread ends.
+        // sender or asked to close, so everything accepted is still written before the
+        // thread ends.
+        let mut closers = Vec::new();
         while let Some(first) = requests.blocking_recv() {
             let mut commands = vec![first];
             while commands.len() < MAX_BATCH {
@@ -207,7 +214,20 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let batch = self.commit(commands);
+            let mut work = Vec::with_capacity(commands.len());
+            for command in commands {
+                match command {
+                    Command::Close { reply } => {
+                        requests.close();
+                        closers.push(reply);
+                    }
+                    other => work.push(other),
+                }
+            }
+            if work.is_empty() {
+                continue;
+            }
+            let batch = self.commit(work);
             if let Err(std::sync::mpsc::SendError(batch)) = applied_sender.send(batch) {
                 // Only if the flusher died; its waiters still deserve an answer.
                 let mut sync = GroupSync::new(self.sync);
@@ -215,16 +235,21 @@ impl Writer {
             }
         }
         drop(applied_sender);
-        flusher.join().unwrap_or_else(|_| {
+        let flushed = flusher.join().unwrap_or_else(|_| {
             Err(sled::Error::ReportableBug(
                 "store flusher thread panicked".into(),
             ))
-        })?;
+        });
         // sled now holds everything durably; a log left behind would only be replayed.
-        if let Err(error) = self.wal.remove_all() {
+        if flushed.is_ok()
+            && let Err(error) = self.wal.remove_all()
+        {
             tracing::warn!(%error, "cannot remove the write-ahead log after the final flush");
         }
-        Ok(())
+        for reply in closers {
+            let _ = reply.send(flushed.clone().map_err(sled_err("closing the store")));
+        }
+        flushed
     }
 
     /// Stages and writes one batch of commands; the answers wait for the log's sync.
@@ -246,6 +271,9 @@ impl Writer {
                     Outcome::Import(reply, self.stage_import(&mut pending, messages))
                 }
                 Command::Flush { reply } => Outcome::Flush(reply),
+                Command::Close { reply } => {
+                    unreachable!("run takes Close out of every batch: {reply:?}")
+                }
             })
             .collect();
 
@@ -289,6 +317,8 @@ impl Writer {
             .wal
             .append(&pending.entries)
             .map_err(|source| WriteFailure::log("appending to the log", source))?;
+        // Readers of changes wait while a batch goes in, so they see it whole or not.
+        let readers_held_off = self.shared.hold_readers_off();
         for (key, value) in pending.entries.drain(..) {
             let written = if value.is_empty() {
                 self.trees.messages.remove(key).map(drop)
@@ -297,6 +327,7 @@ impl Writer {
             };
             written.map_err(|source| WriteFailure::sled("committing a batch", source))?;
         }
+        drop(readers_held_off);
         self.count = count;
         self.shared.count.store(count, Ordering::Relaxed);
         Ok(Some(logged))

@@ -1,27 +1,40 @@
 /*
- * chat/api.js: the room's HTTP API (/api/rooms/{room}/messages), which carries history and
- * sends whenever the socket cannot: while it connects, while it is down, or when the
- * client library did not load at all. A 401 means the session ended (signed out in
- * another tab, or deactivated): the page goes to the sign-in page, which brings it back.
+ * chat/api.js: the HTTP API of a room (/api/rooms/{room}/messages), which carries history
+ * and sends whenever the socket cannot: while it connects, while it is down, or when the
+ * client library did not load at all. Signed in, also the lists the sidebar starts from
+ * (/api/rooms, /api/users), asked before the socket is up. A 401 means the session ended
+ * (signed out in another tab, or deactivated): the page goes to the sign-in page, which
+ * brings it back.
  */
 
 import { requestSignedIn as call } from '../account.js';
-import { room } from './state.js';
 
-// Room characters are all legal in a URL path, so the validated room goes in as-is:
+// Room characters are all legal in a URL path, so a validated room goes in as-is:
 // the server never has to percent-decode it.
-const apiBase = '/api/rooms/' + room + '/messages';
+const messagesPath = (room) => '/api/rooms/' + room + '/messages';
 
-/** A page of the room's history; `params` are the query (before/after, limit). */
-export async function getMessages(params) {
+/** A page of `room`'s history; `params` are the query (before/after, limit). */
+export async function getMessages(room, params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v));
-  const d = await call('GET', apiBase + '?' + q);
+  const d = await call('GET', messagesPath(room) + '?' + q);
   return Array.isArray(d.messages) ? d.messages : [];
 }
 
-/** Posts one message; resolves to the server's copy of it (or undefined if it sent none). */
-export async function createMessage(payload) {
-  const d = await call('POST', apiBase, payload);
+/** Posts one message to `room`; resolves to the server's copy (or undefined if it sent none). */
+export async function createMessage(room, payload) {
+  const d = await call('POST', messagesPath(room), payload);
   return d.message;
+}
+
+/** My rooms, DMs included (RoomInfo objects); with `all`, also the open rooms I am not in. */
+export async function getRooms(all) {
+  const d = await call('GET', all ? '/api/rooms?all=1' : '/api/rooms');
+  return Array.isArray(d.rooms) ? d.rooms : [];
+}
+
+/** Everyone active on the server: {username, name, role, online}. */
+export async function getUsers() {
+  const d = await call('GET', '/api/users');
+  return Array.isArray(d.users) ? d.users : [];
 }

@@ -5,6 +5,11 @@
  * are polled over HTTP every 3 s from that same newest id (sends go over HTTP too, see
  * sending.js), so an outage costs speed, not messages. When the socket returns, polling
  * stops and the join's catch-up fills whatever happened in between.
+ *
+ * The room is the one on screen (state.view): a page that switches rooms joins each as it
+ * is opened. Signed in, the socket hears the messages of all the user's rooms; each goes
+ * to its room's view if the page holds a live one (joined since the last connect), and
+ * every part that counts or lists rooms hears about it too (the `message` announcement).
  */
 
 import { goToSignIn, isUnauthorized } from '../account.js';
@@ -14,7 +19,7 @@ import { getMessages } from './api.js';
 import { catchUp } from './history.js';
 import { ERROR_TEXT, describeError, notice } from './notices.js';
 import { renderInitial, renderLive } from './render.js';
-import { PAGE, REQUEST_TIMEOUT_MS, els, room, socketUp, state } from './state.js';
+import { PAGE, REQUEST_TIMEOUT_MS, announce, els, socketUp, state } from './state.js';
 import { clearTypers, onTyping } from './typing.js';
 
 const HTTP_POLL_MS = 3000;       // polling interval while the socket is down
@@ -59,13 +64,18 @@ function stopHttpPolling() {
 async function httpPoll() {
   if (!state.httpPolling || state.httpPollBusy) return;
   state.httpPollBusy = true;
+  // The room on screen; a room the server refused is not asked again.
+  const v = state.view;
+  const fetchPage = (params) => getMessages(v.room, params);
   try {
-    if (!state.initialLoaded) {
-      const msgs = await getMessages({ before: MAX_ID, limit: PAGE });
-      if (state.httpPolling) renderInitial(msgs);
+    if (v.refused) {
+      // Nothing to fetch until another room is opened.
+    } else if (!v.initialLoaded) {
+      const msgs = await fetchPage({ before: MAX_ID, limit: PAGE });
+      if (state.httpPolling) renderInitial(v, msgs);
     } else {
       // Page forward from our newest id: nothing missed after an outage.
-      await catchUp(state.newestId === null ? 0 : state.newestId, getMessages, () => state.httpPolling);
+      await catchUp(v, v.newestId === null ? 0 : v.newestId, fetchPage, () => state.httpPolling);
     }
     if (state.httpPolling && !socketUp()) setStatus('offline');
   } catch (err) {
@@ -78,30 +88,76 @@ async function httpPoll() {
 
 // ---------- socket ----------
 
-function joinRoom() {
+// Refusals that no retry changes: the room is not the user's to open.
+const REFUSED = new Set(['forbidden', 'not_found']);
+
+/**
+ * Joins view `v`'s room (the one on screen) and catches it up from the newest message it
+ * shows. Does nothing while the socket is down: the next 'connect' joins.
+ */
+export function joinView(v) {
   const socket = state.socket;
-  const since = state.initialLoaded ? state.newestId : null;
-  socket.timeout(REQUEST_TIMEOUT_MS).emit('join', { room }, (err, res) => {
+  if (!socket || !socket.connected || !v.room) return;
+  const since = v.initialLoaded ? v.newestId : null;
+  socket.timeout(REQUEST_TIMEOUT_MS).emit('join', { room: v.room }, (err, res) => {
     if (err) {
-      // Lost with the connection: the next 'connect' joins again. Otherwise say so.
-      if (socket.connected) notice('Joining the chat timed out. Retrying…', 'timeout');
-      if (socket.connected) setTimeout(() => socket.connected && !state.joined && joinRoom(), JOIN_RETRY_MS);
+      // Lost with the connection: the next 'connect' joins again. Otherwise say so, and
+      // try again while the room is still the one on screen.
+      if (socket.connected && v === state.view) notice('Joining the chat timed out. Retrying…', 'timeout');
+      if (socket.connected) setTimeout(() => socket.connected && !v.joined && v === state.view && joinView(v), JOIN_RETRY_MS);
       return;
     }
-    if (!res || !res.ok) {
-      notice('Could not join the chat: ' + describeError(res && res.error), res && res.error && res.error.code);
+    const error = res && !res.ok ? (res.error || { code: 'internal' }) : null;
+    if (!res || error) {
+      if (error && REFUSED.has(error.code)) {
+        v.refused = true;
+        announce('refused', { view: v, error });
+      } else {
+        notice('Could not join the chat: ' + describeError(error), error && error.code);
+      }
       return;
     }
-    state.joined = true;
-    rememberRoom(room);
+    v.joined = true;
+    v.refused = false;
+    rememberRoom(v.room);
+    if (typeof res.read_marker === 'number') v.readMarker = Math.max(v.readMarker, res.read_marker);
     const msgs = Array.isArray(res.messages) ? res.messages : [];
-    if (!state.initialLoaded) renderInitial(msgs);
-    else renderLive(msgs);
+    if (!v.initialLoaded) renderInitial(v, msgs);
+    else renderLive(v, msgs);
+    announce('joined', { view: v, res });
     // Anything between what we had and the server's "last N": fetch it, page by page.
     if (since !== null) {
-      catchUp(since).catch((e) => notice('Could not catch up: ' + describeError(e), e && e.code));
+      catchUp(v, since).catch((e) => notice('Could not catch up: ' + describeError(e), e && e.code));
     }
   });
+}
+
+/**
+ * Asks the server `event` with `payload` over the socket; resolves to the ack when it
+ * says ok, else rejects with its error ({code, message}), also when the socket is down.
+ */
+export function ask(event, payload) {
+  return new Promise((resolve, reject) => {
+    if (!socketUp()) { reject({ code: 'unavailable', message: 'Not connected to the server.' }); return; }
+    state.socket.timeout(REQUEST_TIMEOUT_MS).emit(event, payload, (err, res) => {
+      if (err) reject({ code: 'timeout', message: 'No answer from the server.' });
+      else if (!res || !res.ok) reject((res && res.error) || { code: 'internal' });
+      else resolve(res);
+    });
+  });
+}
+
+/** A message broadcast to one of our rooms: into its view if that view is live, then announced. */
+function onMessage(m) {
+  if (!m || typeof m !== 'object') return;
+  const v = m.room === undefined ? state.view : state.views.get(m.room);
+  // The room on screen takes every message, even one that beats the join's ack (its
+  // catch-up starts from where the view stood when it asked). Another view takes it only
+  // while it is live: one not joined since the last connect may have missed messages,
+  // and this one would hide that gap from the catch-up that starts at its newest id.
+  const shown = Boolean(v && (v === state.view || (v.joined && v.initialLoaded)));
+  if (shown) renderLive(v, [m]);
+  announce('message', { message: m, shown });
 }
 
 /** Connects with `io` (parley-io.js) and keeps the page joined for as long as it is open. */
@@ -117,11 +173,12 @@ export function startSocket(io) {
   socket.on('connect', () => {
     stopHttpPolling();
     setStatus('connected', socket.transportName);
-    joinRoom();
+    joinView(state.view);
+    announce('connected');
   });
   socket.on('transport', (name) => { if (socket.connected) setStatus('connected', name); });
   socket.on('disconnect', (reason) => {
-    state.joined = false;
+    for (const v of state.views.values()) v.joined = false;
     clearTypers();
     setStatus('reconnecting');
     startHttpPolling();
@@ -138,8 +195,9 @@ export function startSocket(io) {
     const code = e && e.code;
     notice((e && e.message) || ERROR_TEXT[code] || 'The server reported an error.', code);
   });
-  socket.on('message', (m) => renderLive([m]));
+  socket.on('message', onMessage);
   socket.on('typing', onTyping);
+  announce('socket', { socket });
 
   // If the socket neither connects nor fails quickly (a proxy holding the request),
   // show history over HTTP instead of an empty page.

@@ -1,14 +1,16 @@
 /*
  * chat/render.js: the conversation on screen. Every message, whichever way it came (join
  * ack, broadcast, send ack, history page, HTTP poll), goes through renderMessage(), which
- * shows each message id exactly once and turns our own "sending" echo into the server's
- * copy in place. Messages stay in id order with unconfirmed echoes at the end; runs from
- * one sender are grouped; the view follows new messages only when the reader is at the
- * bottom. Text is only ever set with textContent: messages are data, never HTML.
+ * shows each message id exactly once in its room's view and turns our own "sending" echo
+ * into the server's copy in place. Messages stay in id order with unconfirmed echoes at
+ * the end; runs from one sender are grouped; the room on screen follows new messages only
+ * when the reader is at the bottom. A view that is not on screen is kept up to date the
+ * same way, just without scrolling. Text is only ever set with textContent: messages are
+ * data, never HTML.
  */
 
 import { clockTime, element } from '../page.js';
-import { PAGE, els, isOwn, room, state } from './state.js';
+import { PAGE, announce, els, isOwn, state } from './state.js';
 import { dropTyper } from './typing.js';
 
 const NEAR_BOTTOM_PX = 120;
@@ -75,17 +77,27 @@ export function setMsgState(li, msgState, reason, onRetry) {
   }
 }
 
-/** Messages are kept in id order; unconfirmed echoes always stay at the end. */
-function insertSorted(li, id) {
-  let node = els.list.lastElementChild;
-  while (node && (!node.dataset.id || Number(node.dataset.id) > id)) node = node.previousElementSibling;
-  els.list.insertBefore(li, node ? node.nextElementSibling : els.list.firstElementChild);
+/**
+ * Where a row sorts: a message by its id, the "new messages" divider (unread.js) just
+ * after the message its marker names, an unconfirmed echo after everything.
+ */
+function orderOf(node) {
+  if (node.dataset.id) return Number(node.dataset.id);
+  if (node.dataset.after) return Number(node.dataset.after) + 0.5;
+  return Infinity;
+}
+
+/** Rows are kept in order (orderOf): unconfirmed echoes always stay at the end. */
+function insertSorted(list, li, id) {
+  let node = list.lastElementChild;
+  while (node && orderOf(node) > id) node = node.previousElementSibling;
+  list.insertBefore(li, node ? node.nextElementSibling : list.firstElementChild);
 }
 
 /** Group runs from one author (within 5 minutes) so names are not repeated. */
 export function regroup(li) {
   for (const el of [li, li && li.nextElementSibling]) {
-    if (!el) continue;
+    if (!el || !el.classList.contains('msg')) continue;
     const prev = el.previousElementSibling;
     const same = prev && prev.dataset.sender === el.dataset.sender && prev.dataset.user === el.dataset.user &&
       Math.abs(Number(el.dataset.ts || Date.now()) - Number(prev.dataset.ts || Date.now())) < GROUP_WINDOW_MS;
@@ -93,39 +105,41 @@ export function regroup(li) {
   }
 }
 
+/** The empty state and "beginning of the chat" line, for the view on screen. */
 export function updateEmpty() {
-  const none = els.list.childElementCount === 0;
-  els.emptyState.hidden = !state.initialLoaded || !none;
-  els.historyStart.hidden = !state.initialLoaded || state.hasMore || none;
+  const v = state.view;
+  const none = v.list.querySelector('.msg') === null;
+  els.emptyState.hidden = !v.initialLoaded || !none || v.refused;
+  els.historyStart.hidden = !v.initialLoaded || v.hasMore || none;
 }
 
 /** Own/other styling follows a change of name, also for messages already on screen. */
 export function markOwn() {
-  for (const li of els.list.children) if (li.dataset.id) li.classList.toggle('msg--own', isOwn(li.dataset.sender, li.dataset.user));
+  for (const li of state.view.list.children) if (li.dataset.id) li.classList.toggle('msg--own', isOwn(li.dataset.sender, li.dataset.user));
 }
 
 /**
- * Show one server message, exactly once. Returns true if something new appeared.
- * An echo with our client_id, from us, is turned into this message in place.
+ * Show one server message in view `v`, exactly once. Returns true if something new
+ * appeared. An echo with our client_id, from us, is turned into this message in place.
  */
-function renderMessage(msg) {
+function renderMessage(v, msg) {
   if (!msg || typeof msg.id !== 'number' || typeof msg.sender !== 'string') return false;
-  if (msg.room && msg.room !== room) return false;
-  const echo = msg.client_id ? state.pending.get(msg.client_id) : null;
+  if (msg.room && msg.room !== v.room) return false;
+  const echo = msg.client_id ? v.pending.get(msg.client_id) : null;
   // Signed in, the server writes the sender's current display name, which may differ
   // from the one the echo was shown with; the author is what identifies it.
   const isOurEcho = echo && (state.me && typeof msg.user === 'string'
     ? msg.user === state.me.username
     : echo.payload.sender === msg.sender);
-  if (state.byId.has(msg.id)) {
+  if (v.byId.has(msg.id)) {
     // Already shown (e.g. broadcast beat the ack): just drop a leftover echo.
-    if (isOurEcho) { echo.el.remove(); state.pending.delete(msg.client_id); }
+    if (isOurEcho) { echo.el.remove(); v.pending.delete(msg.client_id); }
     return false;
   }
   let li;
   if (isOurEcho) {
     li = echo.el;
-    state.pending.delete(msg.client_id);
+    v.pending.delete(msg.client_id);
     li.remove();
     li.querySelector('.msg__bubble').textContent = String(msg.text);
     // The row becomes the server's copy, author included.
@@ -140,56 +154,67 @@ function renderMessage(msg) {
   if (msg.client_id) li.dataset.clientId = msg.client_id;
   setTime(li, msg.ts);
   setMsgState(li, 'sent');
-  insertSorted(li, msg.id);
+  insertSorted(v.list, li, msg.id);
   regroup(li);
-  state.byId.set(msg.id, li);
-  if (state.oldestId === null || msg.id < state.oldestId) state.oldestId = msg.id;
-  if (state.newestId === null || msg.id > state.newestId) state.newestId = msg.id;
-  updateEmpty();
+  v.byId.set(msg.id, li);
+  if (v.oldestId === null || msg.id < v.oldestId) v.oldestId = msg.id;
+  if (v.newestId === null || msg.id > v.newestId) v.newestId = msg.id;
+  if (v === state.view) updateEmpty();
   return true;
 }
 
-/** New messages at the bottom: follow them only if the reader is already there. */
-export function renderLive(messages, forceScroll) {
-  const follow = forceScroll || nearBottom();
+/**
+ * New messages at the bottom of view `v`. On screen, the view follows them only if the
+ * reader is already there (or `forceScroll`, for our own message).
+ */
+export function renderLive(v, messages, forceScroll) {
+  const onScreen = v === state.view;
+  const follow = onScreen && (forceScroll || nearBottom());
   let added = 0;
   for (const m of messages) {
-    if (renderMessage(m)) {
+    if (renderMessage(v, m)) {
       added += 1;
       // Whoever just sent a message has stopped typing it.
-      if (state.typers.has(m.sender)) dropTyper(m.sender);
+      if (onScreen && state.typers.has(m.sender)) dropTyper(m.sender);
     }
   }
   if (!added) return;
-  if (follow) scrollToBottom();
-  else els.jump.hidden = false;
+  if (onScreen) {
+    if (follow) scrollToBottom();
+    else els.jump.hidden = false;
+  }
+  announce('rendered', { view: v });
 }
 
-/** Older messages at the top: keep what the reader is looking at still. */
-export function renderOlder(messages) {
+/** Older messages at the top of the view on screen: keep what the reader is looking at still. */
+export function renderOlder(v, messages) {
   const s = els.scroller;
   const fromBottom = s.scrollHeight - s.scrollTop;
-  els.list.setAttribute('aria-busy', 'true'); // don't announce a page of history
-  for (const m of messages) renderMessage(m);
-  s.scrollTop = s.scrollHeight - fromBottom;
-  setTimeout(() => els.list.removeAttribute('aria-busy'), 0);
+  v.list.setAttribute('aria-busy', 'true'); // don't announce a page of history
+  for (const m of messages) renderMessage(v, m);
+  if (v === state.view) s.scrollTop = s.scrollHeight - fromBottom;
+  setTimeout(() => v.list.removeAttribute('aria-busy'), 0);
 }
 
-export function setHasMore(more) {
-  state.hasMore = more;
+export function setHasMore(v, more) {
+  v.hasMore = more;
+  if (v !== state.view) return;
   els.loadOlder.hidden = !more;
   updateEmpty();
 }
 
-/** First batch of history, whichever way it came (join ack or HTTP). */
-export function renderInitial(messages) {
-  els.list.setAttribute('aria-busy', 'true');
-  for (const m of messages) renderMessage(m);
-  setTimeout(() => els.list.removeAttribute('aria-busy'), 0);
-  if (!state.initialLoaded) {
-    state.initialLoaded = true;
-    setHasMore(messages.length >= PAGE);
-    updateEmpty();
-    scrollToBottom();
+/** First batch of a view's history, whichever way it came (join ack or HTTP). */
+export function renderInitial(v, messages) {
+  v.list.setAttribute('aria-busy', 'true');
+  for (const m of messages) renderMessage(v, m);
+  setTimeout(() => v.list.removeAttribute('aria-busy'), 0);
+  if (!v.initialLoaded) {
+    v.initialLoaded = true;
+    setHasMore(v, messages.length >= PAGE);
+    if (v === state.view) {
+      updateEmpty();
+      scrollToBottom();
+    }
   }
+  announce('rendered', { view: v });
 }

@@ -6,7 +6,8 @@
  *     is first; render.js swaps it in), and is then the server's message (id, ts);
  *   - otherwise it becomes "failed" with a Retry button that resends the same client_id,
  *     which the server deduplicates, so a retry can never post twice.
- * Sends go over the socket when it is joined, else over HTTP POST.
+ * Sends go over the socket when it is joined, else over HTTP POST. A send belongs to the
+ * room it was written in (its view), also when the reader has moved on to another room.
  */
 
 import { newClientId } from '../page.js';
@@ -15,7 +16,7 @@ import { createMessage } from './api.js';
 import { showNameForm } from './name.js';
 import { describeError } from './notices.js';
 import { buildMessage, nearBottom, regroup, renderLive, scrollToBottom, setMsgState, setTime, updateEmpty } from './render.js';
-import { els, room, socketUp, state } from './state.js';
+import { els, socketUp, state } from './state.js';
 import { stopTyping } from './typing.js';
 
 const SEND_TIMEOUT_MS = 10000;   // no ack within this → "failed", with Retry
@@ -28,63 +29,64 @@ export function submitMessage(event) {
   if (!state.name) { showNameForm(); return; }
   const text = els.input.value;
   if (isBlankText(text)) { els.input.focus(); return; }
+  const v = state.view;
   const clientId = newClientId();
-  const payload = { room, text, sender: state.name, client_id: clientId };
+  const payload = { room: v.room, text, sender: state.name, client_id: clientId };
   const li = buildMessage(state.name, text, state.me ? state.me.username : undefined);
   li.classList.add('msg--own');
   li.dataset.clientId = clientId;
   setTime(li, Date.now());
-  els.list.append(li);
+  v.list.append(li);
   regroup(li);
-  state.pending.set(clientId, { el: li, payload });
+  v.pending.set(clientId, { el: li, payload });
   updateEmpty();
   els.input.value = '';
   stopTyping();
   scrollToBottom();
-  deliver(clientId);
+  deliver(v, clientId);
 }
 
-/** Send (or resend) a pending echo: socket when joined, HTTP otherwise. Same client_id. */
-function deliver(clientId) {
-  const p = state.pending.get(clientId);
+/** Send (or resend) a pending echo of view `v`: socket when joined, HTTP otherwise. Same client_id. */
+function deliver(v, clientId) {
+  const p = v.pending.get(clientId);
   if (!p) return;
   setMsgState(p.el, 'sending');
-  if (!socketUp() || !state.joined) {
-    sendOverHttp(clientId);
+  if (!socketUp() || !v.joined) {
+    sendOverHttp(v, clientId);
     return;
   }
   const socket = state.socket;
   socket.timeout(SEND_TIMEOUT_MS).emit('send_message', p.payload, (err, res) => {
-    if (!state.pending.has(clientId)) return; // the broadcast already confirmed it
+    if (!v.pending.has(clientId)) return; // the broadcast already confirmed it
     if (err) {
       // Lost with the connection: HTTP can still deliver it (same client_id, so safe).
-      if (!socket.connected) sendOverHttp(clientId);
-      else fail(clientId, { code: 'timeout', message: 'No confirmation from the server.' });
+      if (!socket.connected) sendOverHttp(v, clientId);
+      else fail(v, clientId, { code: 'timeout', message: 'No confirmation from the server.' });
       return;
     }
-    if (res && res.ok && res.message) renderLive([res.message], true);
-    else fail(clientId, (res && res.error) || { code: 'internal' });
+    if (res && res.ok && res.message) renderLive(v, [res.message], true);
+    else fail(v, clientId, (res && res.error) || { code: 'internal' });
   });
 }
 
-async function sendOverHttp(clientId) {
-  const p = state.pending.get(clientId);
+async function sendOverHttp(v, clientId) {
+  const p = v.pending.get(clientId);
   if (!p) return;
   const { text, sender, client_id } = p.payload;
   try {
-    const message = await createMessage({ text, sender, client_id });
-    if (message) renderLive([message], true);
-    else fail(clientId, { code: 'internal', message: 'Unexpected server reply.' });
+    const message = await createMessage(v.room, { text, sender, client_id });
+    if (message) renderLive(v, [message], true);
+    else fail(v, clientId, { code: 'internal', message: 'Unexpected server reply.' });
   } catch (err) {
-    fail(clientId, err);
+    fail(v, clientId, err);
   }
 }
 
-function fail(clientId, error) {
-  const p = state.pending.get(clientId);
+function fail(v, clientId, error) {
+  const p = v.pending.get(clientId);
   if (!p) return;
-  const follow = nearBottom(); // the status line adds height: keep it in view
+  const follow = v === state.view && nearBottom(); // the status line adds height: keep it in view
   const canRetry = RETRYABLE.has(error.code) || !error.code;
-  setMsgState(p.el, 'failed', describeError(error), canRetry ? () => deliver(clientId) : null);
+  setMsgState(p.el, 'failed', describeError(error), canRetry ? () => deliver(v, clientId) : null);
   if (follow) scrollToBottom();
 }

@@ -6,16 +6,17 @@
  */
 
 import { isBlankText } from '../rules.js';
-import { els, isOwn, room, socketUp, state } from './state.js';
+import { els, isOwn, socketUp, state } from './state.js';
 
 const TYPING_THROTTLE_MS = 2000; // resend "typing: true" at most this often
 const TYPING_IDLE_MS = 3000;     // no keystroke for this long → "typing: false"
 const TYPING_EXPIRE_MS = 5000;   // forget a remote typer not refreshed for this long
 
 function emitTyping(typing) {
-  if (!socketUp() || !state.joined || !state.name) return;
+  const v = state.view;
+  if (!socketUp() || !v.joined || !state.name) return;
   // volatile: a stale "typing" is worse than none, so never queue it for later.
-  state.socket.volatile.emit('typing', { room, sender: state.name, typing });
+  state.socket.volatile.emit('typing', { room: v.room, sender: state.name, typing });
 }
 
 /** The message box changed: announce typing, or withdraw it when the box is empty. */
@@ -53,9 +54,9 @@ export function dropTyper(sender) {
   renderTyping();
 }
 
-/** A 'typing' event from the room. */
+/** A 'typing' event: shown only for the room on screen. */
 export function onTyping(d) {
-  if (!d || d.room !== room || typeof d.sender !== 'string' || isOwn(d.sender, d.user)) return;
+  if (!d || d.room !== state.view.room || typeof d.sender !== 'string' || isOwn(d.sender, d.user)) return;
   if (d.typing) {
     clearTimeout(state.typers.get(d.sender));
     state.typers.set(d.sender, setTimeout(() => dropTyper(d.sender), TYPING_EXPIRE_MS));
@@ -65,7 +66,7 @@ export function onTyping(d) {
   }
 }
 
-/** The connection is gone: nobody's typing can be known any more. */
+/** The connection is gone, or another room is on screen: nobody's typing is known any more. */
 export function clearTypers() {
   for (const t of state.typers.values()) clearTimeout(t);
   state.typers.clear();

@@ -18,6 +18,7 @@ mod react;
 mod read;
 mod room;
 mod rooms;
+mod search;
 mod send_message;
 mod typing;
 
@@ -106,6 +107,7 @@ impl Chat {
         let handlers = self.register::<delete_message::DeleteMessage>(handlers);
         let handlers = self.register::<react::React>(handlers);
         let handlers = self.register::<notify::Notify>(handlers);
+        let handlers = self.register::<search::Search>(handlers);
         let chat = self.clone();
         handlers.on_unknown(move |socket, event, ack| {
             let name = Cow::Owned(event.name);
