@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Rebuild the search index from the stored messages (stop the server first).
+    Reindex {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
     /// Print the join link, made on first use (stop the server first).
     Invite {
         /// Replace the code, so that the old link stops working.
@@ -185,6 +190,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", value_name = "BYTES",
         help = with_default("Largest request body or frame in bytes", EngineConfig::default().max_payload))]
     pub max_payload: Option<usize>,
+    #[arg(long, env = "PARLEY_MAX_UPLOAD", value_name = "BYTES",
+        help = with_default("Largest file one upload may send, in bytes", crate::files::DEFAULT_MAX_UPLOAD))]
+    pub max_upload: Option<usize>,
     #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS",
         help = with_default("Longest message text in characters", ChatLimits::default().max_text_chars))]
     pub max_text_chars: Option<usize>,
@@ -240,6 +248,7 @@ struct FileConfig {
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
     max_payload: Option<usize>,
+    max_upload: Option<usize>,
     max_text_chars: Option<usize>,
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
@@ -279,6 +288,8 @@ pub struct Config {
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
+    /// The largest file one upload may send, in bytes.
+    pub max_upload: usize,
     pub log_level: String,
     /// HTTPS, and where its certificate comes from; None for plain HTTP.
     pub tls: Option<TlsSource>,
@@ -312,6 +323,11 @@ impl Config {
         require_positive("ping_interval", ping_interval.as_millis() as usize)?;
         require_positive("ping_timeout", ping_timeout.as_millis() as usize)?;
         require_positive("max_payload", max_payload)?;
+        let max_upload = args
+            .max_upload
+            .or(file.max_upload)
+            .unwrap_or(crate::files::DEFAULT_MAX_UPLOAD);
+        require_positive("max_upload", max_upload)?;
         let max_text_chars = args
             .max_text_chars
             .or(file.max_text_chars)
@@ -385,6 +401,7 @@ impl Config {
                 rate: (rate_limit > 0).then_some((rate_limit, rate_burst)),
                 ..chat
             },
+            max_upload,
             log_level: args
                 .log_level
                 .clone()

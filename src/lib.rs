@@ -15,6 +15,7 @@ pub mod config;
 pub mod cors;
 pub mod engineio;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -35,6 +36,7 @@ use crate::accounts::{Accounts, AccountsError, AuthMode};
 use crate::chat::{Chat, Team};
 use crate::config::Config;
 use crate::engineio::Engine;
+use crate::files::{Files, FilesError};
 use crate::http::App;
 use crate::rooms::{Rooms, RoomsError};
 use crate::search::{Search, SearchError};
@@ -60,6 +62,8 @@ pub enum ServeError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Search(#[from] SearchError),
+    #[error(transparent)]
+    Files(#[from] FilesError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -101,7 +105,11 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         let (data_dir, store) = (config.data_dir.clone(), store.clone());
         Arc::new(tokio::task::spawn_blocking(move || Search::open(&data_dir, store)).await??)
     };
-    let chat = Chat::new(store.clone(), search, config.chat.clone(), team);
+    let files = {
+        let (data_dir, store, limit) = (config.data_dir.clone(), store.clone(), config.max_upload);
+        Arc::new(tokio::task::spawn_blocking(move || Files::open(&data_dir, &store, limit)).await??)
+    };
+    let chat = Chat::new(store.clone(), search, files, config.chat.clone(), team);
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");

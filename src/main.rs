@@ -1,14 +1,19 @@
 //! The `parley` command: parses the command line and runs the server or a
-//! maintenance command on a stopped server's data directory (export, import, and the
-//! accounts: user, token, invite), or prints the HTTPS certificate's fingerprint.
+//! maintenance command on a stopped server's data directory (export, import, reindex,
+//! and the accounts: user, token, invite), or prints the HTTPS certificate's
+//! fingerprint.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+
 use parley::accounts::{Accounts, NewUser, Password, Role};
 use parley::config::{Cli, Command, Config, ServeArgs, TlsCommand, TokenCommand, UserCommand};
+use parley::files::{FILE_KIND, Files};
 use parley::model::{DisplayName, RoomName, TokenName, Username};
+use parley::search::Search;
 use parley::store::Store;
 use parley::tls::{CertificateInfo, TlsSource, self_signed_files};
 
@@ -106,6 +111,7 @@ enum Maintenance {
     Invite {
         reset: bool,
     },
+    Reindex,
     TlsFingerprint,
 }
 
@@ -159,6 +165,7 @@ impl Maintenance {
                     },
             } => (Maintenance::CreateToken { username, name }, settings),
             Command::Invite { reset, settings } => (Maintenance::Invite { reset }, settings),
+            Command::Reindex { settings } => (Maintenance::Reindex, settings),
             Command::Tls {
                 command: TlsCommand::Fingerprint { settings },
             } => (Maintenance::TlsFingerprint, settings),
@@ -172,8 +179,10 @@ impl Maintenance {
         if let Maintenance::TlsFingerprint = self {
             return print_fingerprint(config);
         }
-        let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+        let store = Arc::new(Store::open(&config.data_dir).map_err(|e| e.to_string())?);
         let accounts = Accounts::open(&store).map_err(|e| e.to_string())?;
+        let files =
+            Files::open(&config.data_dir, &store, config.max_upload).map_err(|e| e.to_string())?;
         let username = |text: &str| Username::parse(text).map_err(|e| e.to_string());
         match self {
             Maintenance::Export(room) => {
@@ -191,26 +200,41 @@ impl Maintenance {
                     Some(_) => 0,
                     None => accounts.export(&mut out).map_err(|e| e.to_string())?,
                 };
+                let file_count = files
+                    .export(room.as_ref(), &mut out)
+                    .map_err(|e| e.to_string())?;
                 out.flush()
                     .map_err(|e| format!("cannot write the export: {e}"))?;
-                tracing::info!(messages = count, accounts = records, "export finished");
+                tracing::info!(
+                    messages = count,
+                    accounts = records,
+                    files = file_count,
+                    "export finished"
+                );
             }
             Maintenance::Import => {
                 let mut added = 0;
                 let mut kept = 0;
                 let report = store
                     .import(BufReader::new(std::io::stdin().lock()), |line| {
-                        match accounts.import_record(line) {
-                            Ok(true) => added += 1,
-                            Ok(false) => kept += 1,
-                            Err(error) => return Err(error.to_string()),
+                        let imported = if is_file_line(line) {
+                            files.import_line(line).map_err(|error| error.to_string())
+                        } else {
+                            accounts
+                                .import_record(line)
+                                .map_err(|error| error.to_string())
+                        };
+                        match imported? {
+                            true => added += 1,
+                            false => kept += 1,
                         }
                         Ok(())
                     })
                     .map_err(|e| e.to_string())?;
                 accounts.flush().map_err(|e| e.to_string())?;
+                files.flush().map_err(|e| e.to_string())?;
                 eprintln!(
-                    "imported {} messages, skipped {} already stored; {added} account records added, {kept} already there",
+                    "imported {} messages, skipped {} already stored; {added} account and file records added, {kept} already there",
                     report.imported, report.skipped
                 );
             }
@@ -286,6 +310,11 @@ impl Maintenance {
                     "http"
                 };
                 println!("{scheme}://{}/join/{code}", config.listen);
+            }
+            Maintenance::Reindex => {
+                let indexed =
+                    Search::rebuild(&config.data_dir, store.clone()).map_err(|e| e.to_string())?;
+                eprintln!("the search index holds {indexed} messages");
             }
             Maintenance::TlsFingerprint => unreachable!("answered before the store opens"),
         }
@@ -384,4 +413,11 @@ impl Drop for EchoOff {
             libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.0);
         }
     }
+}
+
+/// Whether a line of an export that is not a message is a file's (the others are the
+/// accounts').
+fn is_file_line(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .is_ok_and(|value| value.get("kind").and_then(|kind| kind.as_str()) == Some(FILE_KIND))
 }

@@ -33,6 +33,7 @@ pub use team::Team;
 
 use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
+use crate::files::Files;
 use crate::model::{RoomName, Stored};
 use crate::rooms::RoomChange;
 use crate::search::{Hit, Scope, Search};
@@ -54,6 +55,8 @@ pub struct Chat {
     team: Option<Team>,
     /// Where stored messages go to be found.
     search: Arc<Search>,
+    /// The files messages carry.
+    files: Arc<Files>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -66,12 +69,14 @@ impl Chat {
     pub fn new(
         store: Arc<Store>,
         search: Arc<Search>,
+        files: Arc<Files>,
         limits: ChatLimits,
         team: Option<Team>,
     ) -> Arc<Chat> {
         Arc::new(Chat {
             store,
             search,
+            files,
             team,
             limits,
             stats: ChatStats::default(),
@@ -85,6 +90,10 @@ impl Chat {
 
     pub fn search_index(&self) -> &Arc<Search> {
         &self.search
+    }
+
+    pub fn files(&self) -> &Arc<Files> {
+        &self.files
     }
 
     pub fn stats(&self) -> &ChatStats {
@@ -114,6 +123,7 @@ impl Chat {
             client_id: request.client_id,
             reply_to: request.reply_to,
             mentions: request.mentions,
+            files: request.files,
         };
         self.store.append_then(new, move |stored| {
             let result = stored.map_err(ChatError::from);
@@ -163,6 +173,9 @@ impl Chat {
                     team.rooms.record_change(stored);
                 }
                 chat.search.feed(stored);
+                if let Stored::Deleted(tombstone) = stored {
+                    chat.release_files(tombstone.room.clone(), tombstone.id);
+                }
                 let room = namespace.to(stored.room().as_str());
                 let delivered = match stored {
                     Stored::Message(message) => encoded(&json!({"message": message}))
@@ -175,6 +188,16 @@ impl Chat {
                 tracing::debug!(room = %stored.room(), id = stored.id(), delivered, "message changed");
             }
             done(changed.map_err(ChatError::from));
+        });
+    }
+
+    /// Lets go of the files of a deleted message, off the store's thread.
+    fn release_files(&self, room: RoomName, id: u64) {
+        let files = self.files.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = files.release(&room, id) {
+                tracing::error!(%room, id, %error, "the files of a deleted message could not be removed");
+            }
         });
     }
 
