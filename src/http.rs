@@ -60,6 +60,9 @@ impl App {
             "/" => self.signed_in_page("lobby.html", &request),
             "/test-chat-debug" => self.signed_in_page("debug.html", &request),
             "/favicon.ico" => asset("favicon.svg", &request),
+            "/manifest.webmanifest" => asset("manifest.webmanifest", &request),
+            // At the root, so that the service worker's scope is the whole site.
+            "/sw.js" => asset("sw.js", &request),
             "/healthz" => self.health().await,
             "/metrics" => self.metrics(),
             "/settings" => self.account_page(AccountPage::Settings, &request),

@@ -1,6 +1,7 @@
 //! The `parley` command: parses the command line and runs the server or a
 //! maintenance command on a stopped server's data directory (export, import, reindex,
-//! and the accounts: user, token, invite).
+//! and the accounts: user, token, invite), or prints the HTTPS certificate's
+//! fingerprint.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
@@ -9,11 +10,12 @@ use std::sync::Arc;
 use clap::Parser;
 
 use parley::accounts::{Accounts, NewUser, Password, Role};
-use parley::config::{Cli, Command, Config, ServeArgs, TokenCommand, UserCommand};
+use parley::config::{Cli, Command, Config, ServeArgs, TlsCommand, TokenCommand, UserCommand};
 use parley::files::{FILE_KIND, Files};
 use parley::model::{DisplayName, RoomName, TokenName, Username};
 use parley::search::Search;
 use parley::store::Store;
+use parley::tls::{CertificateInfo, TlsSource, self_signed_files};
 
 /// glibc's allocator spent a quarter of the store writer's time in its free lists
 /// (sled allocates and drops a tree node per insert); mimalloc measured faster.
@@ -110,6 +112,7 @@ enum Maintenance {
         reset: bool,
     },
     Reindex,
+    TlsFingerprint,
 }
 
 impl Maintenance {
@@ -163,11 +166,19 @@ impl Maintenance {
             } => (Maintenance::CreateToken { username, name }, settings),
             Command::Invite { reset, settings } => (Maintenance::Invite { reset }, settings),
             Command::Reindex { settings } => (Maintenance::Reindex, settings),
+            Command::Tls {
+                command: TlsCommand::Fingerprint { settings },
+            } => (Maintenance::TlsFingerprint, settings),
         };
         (Some(maintenance), settings)
     }
 
     fn run(self, config: &Config) -> Result<(), String> {
+        // Reads only the certificate, so it works beside a running server, which holds
+        // the store.
+        if let Maintenance::TlsFingerprint = self {
+            return print_fingerprint(config);
+        }
         let store = Arc::new(Store::open(&config.data_dir).map_err(|e| e.to_string())?);
         let accounts = Accounts::open(&store).map_err(|e| e.to_string())?;
         let files =
@@ -300,16 +311,46 @@ impl Maintenance {
                     accounts.invite_code()
                 }
                 .map_err(|e| e.to_string())?;
-                println!("http://{}/join/{code}", config.listen);
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                println!("{scheme}://{}/join/{code}", config.listen);
             }
             Maintenance::Reindex => {
                 let indexed =
                     Search::rebuild(&config.data_dir, store.clone()).map_err(|e| e.to_string())?;
                 eprintln!("the search index holds {indexed} messages");
             }
+            Maintenance::TlsFingerprint => unreachable!("answered before the store opens"),
         }
         Ok(())
     }
+}
+
+/// `parley tls fingerprint`: the fingerprint alone on stdout (for scripts), what the
+/// certificate is for on stderr.
+fn print_fingerprint(config: &Config) -> Result<(), String> {
+    let path = match &config.tls {
+        Some(TlsSource::Files { cert, .. }) => cert.clone(),
+        _ => self_signed_files(&config.data_dir).0,
+    };
+    if !path.exists() {
+        return Err(format!(
+            "{} does not exist: start the server once with --tls-self-signed (and this --data-dir) to make it, or name your own with --tls-cert",
+            path.display()
+        ));
+    }
+    let info = CertificateInfo::of_file(&path).map_err(|e| e.to_string())?;
+    println!("{}", info.fingerprint);
+    eprintln!(
+        "SHA-256 fingerprint of {}: for {}; valid until {}",
+        path.display(),
+        info.names.join(", "),
+        info.expires()
+    );
+    Ok(())
 }
 
 /// A new password: the first line of stdin with `--password-stdin`, else typed twice
