@@ -34,7 +34,7 @@ pub use team::Team;
 use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
 use crate::files::Files;
-use crate::model::{RoomName, Stored};
+use crate::model::{FileRef, RoomName, Stored};
 use crate::rooms::RoomChange;
 use crate::search::{Hit, Scope, Search};
 use crate::socketio::{AckResponder, Args, ConnectRefusal, EncodedArg, Namespace, Socket};
@@ -57,9 +57,9 @@ pub struct Chat {
     search: Arc<Search>,
     /// The files messages carry.
     files: Arc<Files>,
-    /// Deleted messages whose files are to be let go of, on a thread of their own
-    /// (deletions complete on the store's thread, which must not wait for a disk).
-    releases: std::sync::mpsc::Sender<(RoomName, u64)>,
+    /// Files of deleted messages, to be let go of on a thread of their own (deletions
+    /// complete on the store's thread, which must not wait for a disk).
+    releases: std::sync::mpsc::Sender<Vec<FileRef>>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -171,14 +171,15 @@ impl Chat {
             if let Ok(Changed {
                 stored,
                 changed: true,
+                released,
             }) = &changed
             {
                 if let Some(team) = &chat.team {
                     team.rooms.record_change(stored);
                 }
                 chat.search.feed(stored);
-                if let Stored::Deleted(tombstone) = stored {
-                    chat.release_files(tombstone.room.clone(), tombstone.id);
+                if !released.is_empty() {
+                    chat.release_files(released.clone());
                 }
                 let room = namespace.to(stored.room().as_str());
                 let delivered = match stored {
@@ -195,13 +196,10 @@ impl Chat {
         });
     }
 
-    /// Lets go of the files of a deleted message, off the store's thread.
-    fn release_files(&self, room: RoomName, id: u64) {
-        if self.releases.send((room, id)).is_err() {
-            tracing::error!(
-                id,
-                "the files of a deleted message were kept: nothing releases files"
-            );
+    /// Lets go of files no message refers to any more, off the caller's thread.
+    pub fn release_files(&self, files: Vec<FileRef>) {
+        if self.releases.send(files).is_err() {
+            tracing::error!("files no message uses were kept: nothing releases files");
         }
     }
 
@@ -380,14 +378,14 @@ impl Chat {
 }
 
 /// Starts the thread that lets go of deleted messages' files; it ends with the chat.
-fn start_releasing(files: Arc<Files>) -> std::sync::mpsc::Sender<(RoomName, u64)> {
-    let (releases, queue) = std::sync::mpsc::channel::<(RoomName, u64)>();
+fn start_releasing(files: Arc<Files>) -> std::sync::mpsc::Sender<Vec<FileRef>> {
+    let (releases, queue) = std::sync::mpsc::channel::<Vec<FileRef>>();
     let started = std::thread::Builder::new()
         .name("parley-files".into())
         .spawn(move || {
-            for (room, id) in queue {
-                if let Err(error) = files.release(&room, id) {
-                    tracing::error!(%room, id, %error, "the files of a deleted message could not be removed");
+            for released in queue {
+                if let Err(error) = files.release(&released) {
+                    tracing::error!(%error, "files no message uses could not be removed");
                 }
             }
         });

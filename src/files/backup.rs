@@ -1,15 +1,16 @@
-//! Files in a backup: after the messages, `parley export` writes one line per file sent
-//! with a message, `{"kind":"file", "record":…, "content":base64}`, with the content
+//! Files in a backup: after the messages, `parley export` writes one line per file, `{"kind":"file", "record":…, "content":base64}`, with the content
 //! itself, so that an export is the whole chat. Import stores each content once and
 //! keeps the files it already has, so importing twice changes nothing.
 
 use std::io::Write;
+use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use super::{FileRecord, Files, FilesError, io_error, write_atomically};
+
 use crate::model::RoomName;
 
 /// The `kind` of a file's line.
@@ -32,7 +33,7 @@ impl Files {
             let value = entry.map_err(super::sled_error("reading file records"))?;
             let record: FileRecord = serde_json::from_slice(&value)
                 .map_err(|error| FilesError::Corrupt(error.to_string()))?;
-            if record.message.is_none() || room.is_some_and(|room| *room != record.room) {
+            if room.is_some_and(|room| *room != record.room) {
                 continue;
             }
             let content =
@@ -62,14 +63,14 @@ impl Files {
         let content = STANDARD
             .decode(line.content)
             .map_err(|error| FilesError::Corrupt(format!("file content: {error}")))?;
+        let _contents = self.lock_contents();
         let path = self.content(&record);
         if !path.exists() {
             write_atomically(&path, &content)?;
+            self.stored_bytes
+                .fetch_add(content.len() as u64, Ordering::Relaxed);
         }
         self.record(&record)?;
-        if let Some(message) = record.message {
-            self.note_message(&record.room, message, std::iter::once(&record.file.id))?;
-        }
         Ok(true)
     }
 

@@ -4,16 +4,19 @@
 //! | where | what |
 //! |---|---|
 //! | `files/ab/abcdef…` | a content, named by its SHA-256 |
-//! | `files/thumbs/abcdef….png` | an image's thumbnail, made on first request |
+//! | `files/thumbs/abcdef….png` | an image's thumbnail (made when the image arrives) |
 //! | tree `files` | file id → [`FileRecord`] (JSON) |
 //! | tree `file_contents` | SHA-256 ‖ file id → nothing: who uses a content |
-//! | tree `message_files` | room ‖ 0x00 ‖ message id → the message's file ids (JSON) |
 //!
 //! Sending a file stores its content, then its record, then the message that carries
-//! it; deleting the message releases its files, and a content no file uses any more
-//! is removed with its thumbnail. Images are recognised by their bytes, never by what
-//! the sender claims, and measured from their header before anything is decoded, so a
-//! small file claiming a huge picture is refused rather than unpacked.
+//! it; deleting the message releases its files (the store hands back the files of what
+//! it deleted), and a content no file uses any more is removed with its thumbnail.
+//! Images are recognised by their bytes, never by what the sender claims, measured from
+//! their header before anything is decoded (so a small file claiming a huge picture is
+//! refused rather than unpacked), then decoded once, under limits, for the thumbnail:
+//! an image that cannot be decoded is refused. Contents are added and removed under one
+//! lock, so two uploads of one content or an upload racing a deletion cannot leave a
+//! record without its content or a content nobody uses.
 
 mod backup;
 mod probe;
@@ -21,6 +24,7 @@ mod probe;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -71,19 +75,17 @@ pub struct FileRecord {
     pub sha256: String,
     /// Where it was sent: who may read that room may download it.
     pub room: RoomName,
-    /// The message that carries it, once sent.
-    #[serde(default)]
-    pub message: Option<u64>,
 }
 
 pub struct Files {
     dir: PathBuf,
     records: Tree,
     contents: Tree,
-    by_message: Tree,
     max_upload: usize,
     /// Bytes of the contents stored.
     stored_bytes: AtomicU64,
+    /// Held while contents are added or removed.
+    contents_lock: Mutex<()>,
 }
 
 impl Files {
@@ -94,9 +96,9 @@ impl Files {
             dir: data_dir.join("files"),
             records: tree("files")?,
             contents: tree("file_contents")?,
-            by_message: tree("message_files")?,
             max_upload,
             stored_bytes: AtomicU64::new(0),
+            contents_lock: Mutex::new(()),
         };
         let mut bytes = 0;
         let mut previous: Option<Vec<u8>> = None;
@@ -124,8 +126,8 @@ impl Files {
     }
 
     /// Stores `content` as a file called `name` sent to `room`: the content once per
-    /// SHA-256, then its record. `declared` is the type the sender gave, used only for
-    /// what is not an image. Blocks.
+    /// SHA-256 (with an image's thumbnail), then its record. `declared` is the type the
+    /// sender gave, used only for what is not an image. Blocks.
     pub fn put(
         &self,
         room: &RoomName,
@@ -137,13 +139,11 @@ impl Files {
             return Err(FilesError::TooLarge(self.max_upload));
         }
         let kind = probe::probe(content, declared)?;
+        let thumbnail = match kind.size {
+            Some(_) => Some(probe::thumbnail(content, THUMB_SIDE)?),
+            None => None,
+        };
         let sha256 = hex(&Sha256::digest(content));
-        let path = self.content_path(&sha256);
-        if !path.exists() {
-            write_atomically(&path, content)?;
-            self.stored_bytes
-                .fetch_add(content.len() as u64, Ordering::Relaxed);
-        }
         let file = FileRef {
             id: FileId::parse(&hex(&rand::random::<[u8; 16]>()))
                 .map_err(|error| FilesError::Corrupt(error.to_string()))?,
@@ -153,11 +153,23 @@ impl Files {
             width: kind.size.map(|(width, _)| width),
             height: kind.size.map(|(_, height)| height),
         };
+        let _contents = self.lock_contents();
+        let path = self.content_path(&sha256);
+        if !path.exists() {
+            write_atomically(&path, content)?;
+            self.stored_bytes
+                .fetch_add(content.len() as u64, Ordering::Relaxed);
+        }
+        if let Some(thumbnail) = thumbnail {
+            let thumb = self.thumb_path(&sha256);
+            if !thumb.exists() {
+                write_atomically(&thumb, &thumbnail)?;
+            }
+        }
         self.record(&FileRecord {
             file: file.clone(),
             sha256,
             room: room.clone(),
-            message: None,
         })?;
         self.records
             .flush()
@@ -174,52 +186,6 @@ impl Files {
         self.records
             .insert(record.file.id.as_str(), value)
             .map_err(sled_error("recording a file"))?;
-        Ok(())
-    }
-
-    /// Notes that message `id` of `room` carries `files`, so that deleting it releases
-    /// them. Blocks.
-    pub fn attach(&self, room: &RoomName, id: u64, files: &[FileRef]) -> Result<(), FilesError> {
-        for file in files {
-            if let Some(mut record) = self.get(&file.id)? {
-                record.message = Some(id);
-                self.record(&record)?;
-            }
-        }
-        self.note_message(room, id, files.iter().map(|file| &file.id))?;
-        self.records
-            .flush()
-            .map_err(sled_error("flushing file records"))?;
-        Ok(())
-    }
-
-    /// Adds `ids` to the files message `id` of `room` carries.
-    fn note_message<'a>(
-        &self,
-        room: &RoomName,
-        id: u64,
-        ids: impl Iterator<Item = &'a FileId>,
-    ) -> Result<(), FilesError> {
-        let key = message_key(room, id);
-        let mut all: Vec<FileId> = match self
-            .by_message
-            .get(&key)
-            .map_err(sled_error("reading a message's files"))?
-        {
-            Some(value) => {
-                serde_json::from_slice(&value).map_err(|e| FilesError::Corrupt(e.to_string()))?
-            }
-            None => Vec::new(),
-        };
-        for id in ids {
-            if !all.contains(id) {
-                all.push(id.clone());
-            }
-        }
-        let value = serde_json::to_vec(&all).map_err(|e| FilesError::Corrupt(e.to_string()))?;
-        self.by_message
-            .insert(key, value)
-            .map_err(sled_error("recording a message's files"))?;
         Ok(())
     }
 
@@ -240,8 +206,8 @@ impl Files {
         self.content_path(&record.sha256)
     }
 
-    /// The thumbnail of an image (PNG, at most [`THUMB_SIDE`] pixels a side), made the
-    /// first time it is asked for. Blocks.
+    /// The thumbnail of an image (PNG, at most [`THUMB_SIDE`] pixels a side). Made
+    /// when the image arrived; made now for one imported without. Blocks.
     pub fn thumbnail(&self, record: &FileRecord) -> Result<PathBuf, FilesError> {
         if record.file.width.is_none() {
             return Err(FilesError::NotAnImage);
@@ -251,32 +217,28 @@ impl Files {
             let content =
                 std::fs::read(self.content(record)).map_err(io_error("reading an image"))?;
             let png = probe::thumbnail(&content, THUMB_SIDE)?;
-            write_atomically(&path, &png)?;
+            let _contents = self.lock_contents();
+            // The content may have gone while the image was decoded.
+            if self.content(record).exists() {
+                write_atomically(&path, &png)?;
+            }
         }
         Ok(path)
     }
 
-    /// Message `id` of `room` was deleted: its files go, and each content no other
-    /// file uses. Blocks.
-    pub fn release(&self, room: &RoomName, id: u64) -> Result<(), FilesError> {
-        let Some(ids) = self
-            .by_message
-            .remove(message_key(room, id))
-            .map_err(sled_error("releasing a message's files"))?
-        else {
-            return Ok(());
-        };
-        let ids: Vec<FileId> =
-            serde_json::from_slice(&ids).map_err(|e| FilesError::Corrupt(e.to_string()))?;
-        for id in ids {
-            let Some(record) = self.get(&id)? else {
+    /// Lets go of `files` (of a deleted message, or of one never sent): their records
+    /// go, and each content no other file uses. Blocks.
+    pub fn release(&self, files: &[FileRef]) -> Result<(), FilesError> {
+        let _contents = self.lock_contents();
+        for file in files {
+            let Some(record) = self.get(&file.id)? else {
                 continue;
             };
             self.records
-                .remove(id.as_str())
+                .remove(record.file.id.as_str())
                 .map_err(sled_error("removing a file record"))?;
             self.contents
-                .remove(content_key(&record.sha256, &id))
+                .remove(content_key(&record.sha256, &record.file.id))
                 .map_err(sled_error("removing a file's content"))?;
             let still_used = self
                 .contents
@@ -297,6 +259,12 @@ impl Files {
         Ok(())
     }
 
+    fn lock_contents(&self) -> MutexGuard<'_, ()> {
+        self.contents_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn content_path(&self, sha256: &str) -> PathBuf {
         self.dir.join(sha256.get(..2).unwrap_or("00")).join(sha256)
     }
@@ -309,13 +277,6 @@ impl Files {
 fn content_key(sha256: &str, id: &FileId) -> Vec<u8> {
     let mut key = sha256.as_bytes().to_vec();
     key.extend_from_slice(id.as_str().as_bytes());
-    key
-}
-
-fn message_key(room: &RoomName, id: u64) -> Vec<u8> {
-    let mut key = room.as_str().as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(&id.to_be_bytes());
     key
 }
 

@@ -59,9 +59,14 @@ pub fn thumbnail(content: &[u8], side: u32) -> Result<Vec<u8>, FilesError> {
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let image = reader.decode().map_err(bad)?;
+    // A small image stays its size: a thumbnail never enlarges.
+    let image = if image.width() > side || image.height() > side {
+        image.thumbnail(side, side)
+    } else {
+        image
+    };
     let mut png = Vec::new();
     image
-        .thumbnail(side, side)
         .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
         .map_err(bad)?;
     Ok(png)
@@ -135,9 +140,18 @@ mod tests {
     }
 
     #[test]
-    fn thumbnails_fit_the_side() {
+    fn thumbnails_fit_the_side_and_never_enlarge() {
         let thumb = thumbnail(&png(1000, 500), 400).unwrap();
-        let kind = probe(&thumb, None).unwrap();
-        assert_eq!(kind.size, Some((400, 200)));
+        assert_eq!(probe(&thumb, None).unwrap().size, Some((400, 200)));
+        let small = thumbnail(&png(50, 20), 400).unwrap();
+        assert_eq!(probe(&small, None).unwrap().size, Some((50, 20)));
+    }
+
+    #[test]
+    fn an_image_cut_short_cannot_be_thumbnailed() {
+        let whole = png(200, 200);
+        let cut = &whole[..whole.len() / 2];
+        assert!(probe(cut, None).is_ok(), "its header is whole");
+        assert!(matches!(thumbnail(cut, 400), Err(FilesError::BadImage(_))));
     }
 }

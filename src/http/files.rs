@@ -71,9 +71,7 @@ impl App {
             .chat
             .parse_send(Some(&payload), Some(room.as_str()), author)?;
         let name = FileName::parse(&upload.name)?;
-        if let Some(change) = self.chat.enter(&self.namespace, author, &room)? {
-            self.chat.settle_later(&self.namespace, change);
-        }
+        self.chat.check_read(author, &room)?;
         let files = self.chat.files().clone();
         let stored_in = room.clone();
         let file = tokio::task::spawn_blocking(move || {
@@ -86,31 +84,35 @@ impl App {
         })
         .await
         .map_err(|_| ChatError::Internal("storing a file was interrupted"))??;
-        send.files = vec![file];
+        send.files = vec![file.clone()];
+        // Sending to an open room makes the sender a member, as a message does.
+        if let Some(change) = self.chat.enter(&self.namespace, author, &room)? {
+            self.chat.settle_later(&self.namespace, change);
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.chat.send(&self.namespace, send, move |result| {
             let _ = reply.send(result);
         });
-        let appended = answer
+        let sent = answer
             .await
-            .map_err(|_| ChatError::Internal("the server is shutting down"))??;
-        if appended.duplicate {
-            return Ok(json_response(
-                StatusCode::OK,
+            .map_err(|_| ChatError::Internal("the server is shutting down"))
+            .and_then(|sent| sent);
+        match sent {
+            Ok(appended) if !appended.duplicate => Ok(json_response(
+                StatusCode::CREATED,
                 &json!({"message": appended.message}),
-            ));
+            )),
+            // A retry (the first message has its own copy of the file) or a failed
+            // send: this copy belongs to no message.
+            other => {
+                self.chat.release_files(vec![file]);
+                let appended = other?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &json!({"message": appended.message}),
+                ))
+            }
         }
-        let files = self.chat.files().clone();
-        let message = appended.message.clone();
-        tokio::task::spawn_blocking(move || {
-            files.attach(&message.room, message.id, &message.files)
-        })
-        .await
-        .map_err(|_| ChatError::Internal("recording a file was interrupted"))??;
-        Ok(json_response(
-            StatusCode::CREATED,
-            &json!({"message": appended.message}),
-        ))
     }
 
     /// The file of an upload request: the whole body with `?name=`, or the `file` part

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, corrupt};
 use crate::model::{
-    ClientId, Deleted, FileRef, Message, MessageText, Reaction, RoomName, SenderName, Stored,
-    Tombstone, Username,
+    ClientId, Deleted, FileId, FileName, FileRef, Message, MessageText, Reaction, RoomName,
+    SenderName, Stored, Tombstone, Username,
 };
 
 /// First byte of every stored value, so the record format can change later: a message
@@ -82,7 +82,36 @@ struct ExtrasRef<'a> {
     mentions: &'a [Username],
     edited_ts: Option<u64>,
     reactions: &'a [Reaction],
-    files: &'a [FileRef],
+    files: Vec<StoredFileRef<'a>>,
+}
+
+/// A file of a message as a record holds it: every field written, in order (bincode
+/// has no field names, so nothing may be left out as the JSON form does).
+#[derive(Serialize)]
+struct StoredFileRef<'a>(
+    &'a FileId,
+    &'a FileName,
+    u64,
+    &'a str,
+    Option<u32>,
+    Option<u32>,
+);
+
+/// [`StoredFileRef`], owned for reading.
+#[derive(Deserialize)]
+struct StoredFile(FileId, FileName, u64, String, Option<u32>, Option<u32>);
+
+impl From<StoredFile> for FileRef {
+    fn from(StoredFile(id, name, size, mime, width, height): StoredFile) -> FileRef {
+        FileRef {
+            id,
+            name,
+            size,
+            mime,
+            width,
+            height,
+        }
+    }
 }
 
 /// What a version 3 record adds.
@@ -93,7 +122,7 @@ struct Extras {
     mentions: Vec<Username>,
     edited_ts: Option<u64>,
     reactions: Vec<Reaction>,
-    files: Vec<FileRef>,
+    files: Vec<StoredFile>,
 }
 
 /// The on-disk record, owned for reading; deserializing re-validates every field because
@@ -226,7 +255,20 @@ pub(super) fn encode_message(message: &Message) -> Result<Vec<u8>, StoreError> {
             mentions: &message.mentions,
             edited_ts: message.edited_ts,
             reactions: &message.reactions,
-            files: &message.files,
+            files: message
+                .files
+                .iter()
+                .map(|file| {
+                    StoredFileRef(
+                        &file.id,
+                        &file.name,
+                        file.size,
+                        &file.mime,
+                        file.width,
+                        file.height,
+                    )
+                })
+                .collect(),
         };
         let body =
             bincode::serde::encode_to_vec(&extras, config).map_err(encode_error(message.id))?;
@@ -284,7 +326,7 @@ pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Stored, StoreErro
         mentions: extras.mentions,
         edited_ts: extras.edited_ts,
         reactions: extras.reactions,
-        files: extras.files,
+        files: extras.files.into_iter().map(FileRef::from).collect(),
     }))
 }
 
@@ -377,6 +419,24 @@ mod tests {
                 emoji: Emoji::parse("👍").unwrap(),
                 users: vec![ann],
             }],
+            files: vec![
+                FileRef {
+                    id: FileId::parse(&"a".repeat(32)).unwrap(),
+                    name: FileName::parse("notes.txt").unwrap(),
+                    size: 5,
+                    mime: "text/plain".into(),
+                    width: None,
+                    height: None,
+                },
+                FileRef {
+                    id: FileId::parse(&"b".repeat(32)).unwrap(),
+                    name: FileName::parse("photo.png").unwrap(),
+                    size: 50,
+                    mime: "image/png".into(),
+                    width: Some(4),
+                    height: Some(3),
+                },
+            ],
             ..message(Some("ann"))
         };
         let key = message_key(&changed.room, changed.id);

@@ -108,6 +108,8 @@ pub const MAX_REACTIONS: usize = 64;
 pub struct Changed {
     pub stored: Stored,
     pub changed: bool,
+    /// The files of a message this deleted, which nothing refers to any more.
+    pub released: Vec<FileRef>,
 }
 
 /// How a change's outcome leaves the store, as [`Completion`] does for an append.

@@ -460,6 +460,7 @@ impl Writer {
                 return Ok(Changed {
                     stored: deleted,
                     changed: false,
+                    released: Vec::new(),
                 });
             }
             Some(Stored::Deleted(_)) | None => return Err(not_found()),
@@ -538,7 +539,12 @@ impl Writer {
             return Ok(Changed {
                 stored: Stored::Message(message),
                 changed: false,
+                released: Vec::new(),
             });
+        };
+        let released = match &stored {
+            Stored::Deleted(_) => message.files,
+            Stored::Message(_) => Vec::new(),
         };
         pending.insert(&key, &encode_value(&stored)?);
         if old_rev != request.id {
@@ -552,6 +558,7 @@ impl Writer {
         Ok(Changed {
             stored,
             changed: true,
+            released,
         })
     }
 
