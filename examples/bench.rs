@@ -11,6 +11,11 @@
 //! cargo run --release --example bench -- history --fill 100000 --server-pid $!
 //! ```
 //!
+//! A server with `--tls-self-signed` (or its own certificate) is measured over TLS by
+//! giving its `https://` URL: every client then speaks TLS (WebSocket over `wss://`,
+//! polling over HTTPS), without checking the certificate, as this only ever talks to
+//! 127.0.0.1. The same run against a plain server gives the cost of TLS.
+//!
 //! A server in accounts mode (the default) needs a token for its clients:
 //! `parley user add bench --password-stdin --data-dir DIR`, then
 //! `parley token create bench --name bench --data-dir DIR`, and `--token TOKEN` here.
@@ -36,13 +41,20 @@ use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A connection to the server, over TLS or not.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Stream = Box<dyn Io>;
+
+type Ws = WebSocketStream<Stream>;
 type WsTx = SplitSink<Ws, Message>;
 type WsRx = SplitStream<Ws>;
 /// Packets for the server; a writer task frames them for the transport.
@@ -58,7 +70,8 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Parser)]
 #[command(about = "Load benchmark for a running Parley server")]
 struct Cli {
-    /// Base URL of the running server; only 127.0.0.1 is accepted.
+    /// Base URL of the running server; only 127.0.0.1 is accepted; `https://` for one
+    /// serving TLS.
     #[arg(long, global = true, default_value = "http://127.0.0.1:5000")]
     url: String,
     /// PID of the server, for its CPU time and RSS.
@@ -200,20 +213,25 @@ fn main() -> Result<(), String> {
 
 // ---------------------------------------------------------------- target and probes
 
-/// The server's `127.0.0.1:PORT`, and the CONNECT packet its clients send.
+/// The server's `127.0.0.1:PORT`, whether it speaks TLS, and the CONNECT packet its
+/// clients send.
 #[derive(Clone)]
 struct Target {
     authority: String,
+    tls: Option<TlsConnector>,
     connect: String,
 }
 
 impl Target {
     fn parse(url: &str, token: Option<&str>) -> Result<Target, String> {
-        let rest = url.strip_prefix("http://").unwrap_or(url);
+        let (rest, tls) = match url.strip_prefix("https://") {
+            Some(rest) => (rest, Some(unchecked_tls()?)),
+            None => (url.strip_prefix("http://").unwrap_or(url), None),
+        };
         let authority = rest.split('/').next().unwrap_or("");
         let port = authority
             .strip_prefix("127.0.0.1:")
-            .ok_or_else(|| format!("--url must be http://127.0.0.1:PORT, not {url}"))?;
+            .ok_or_else(|| format!("--url must be http(s)://127.0.0.1:PORT, not {url}"))?;
         port.parse::<u16>()
             .map_err(|_| format!("bad port in {url}"))?;
         let connect = match token {
@@ -222,8 +240,26 @@ impl Target {
         };
         Ok(Target {
             authority: authority.to_owned(),
+            tls,
             connect,
         })
+    }
+
+    /// A new connection to the server, with the TLS handshake done when it speaks TLS.
+    async fn connect(&self) -> Result<Stream, String> {
+        let tcp = TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| e.to_string())?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let Some(tls) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+        let stream = tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+        Ok(Box::new(stream))
     }
 
     fn ws_url(&self) -> String {
@@ -345,21 +381,86 @@ fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// TLS that takes any certificate: a benchmark of a server on this machine measures the
+/// cost of the encryption, not of trusting anyone.
+fn unchecked_tls() -> Result<TlsConnector, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map(|builder| {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth()
+        });
+    config
+        .map(|config| TlsConnector::from(Arc::new(config)))
+        .map_err(|error| format!("no TLS version to offer: {error}"))
+}
+
+/// Accepts whatever certificate the server shows, but still checks the handshake's
+/// signatures (so that the server does the work it does for every real client).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 // ---------------------------------------------------------------- HTTP/1.1 client
 
 /// One keep-alive HTTP/1.1 connection, for long-polling.
 struct HttpConn {
-    stream: BufReader<TcpStream>,
+    stream: BufReader<Stream>,
     host: String,
 }
 
 impl HttpConn {
-    async fn connect(host: &str) -> Result<HttpConn, String> {
-        let stream = TcpStream::connect(host).await.map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    async fn connect(target: &Target) -> Result<HttpConn, String> {
         Ok(HttpConn {
-            stream: BufReader::new(stream),
-            host: host.to_owned(),
+            stream: BufReader::new(target.connect().await?),
+            host: target.authority.clone(),
         })
     }
 
@@ -516,7 +617,8 @@ impl Client {
     }
 
     async fn open_ws(target: &Target) -> Result<Client, String> {
-        let (ws, _) = tokio_tungstenite::connect_async(target.ws_url())
+        let stream = target.connect().await?;
+        let (ws, _) = tokio_tungstenite::client_async(target.ws_url(), stream)
             .await
             .map_err(|e| e.to_string())?;
         let (tx, rx) = ws.split();
@@ -531,7 +633,7 @@ impl Client {
     }
 
     async fn open_polling(target: &Target) -> Result<Client, String> {
-        let mut get = HttpConn::connect(&target.authority).await?;
+        let mut get = HttpConn::connect(target).await?;
         let (status, body) = get
             .request("GET", "/socket.io/?EIO=4&transport=polling", "")
             .await?;
@@ -541,7 +643,7 @@ impl Client {
             .ok_or_else(|| format!("bad handshake ({status}): {body}"))?;
         let sid = open["sid"].as_str().ok_or("handshake without sid")?;
         let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-        let post = HttpConn::connect(&target.authority).await?;
+        let post = HttpConn::connect(target).await?;
         let (out, queue) = mpsc::unbounded_channel();
         tokio::spawn(poll_writer(post, path.clone(), queue));
         Ok(Client {

@@ -160,6 +160,6 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await?;
     println!("listening on {}", listener.local_addr()?);
-    accept_until(listener, router, shutdown_signal()).await;
+    accept_until(listener, router, None, shutdown_signal()).await;
     Ok(())
 }

@@ -98,6 +98,7 @@ async fn appends(store: &Arc<Store>, writers: usize, length: Duration) -> BenchR
         client_id: None,
         reply_to: None,
         mentions: Vec::new(),
+        files: Vec::new(),
     };
     let tasks: Vec<_> = (0..writers)
         .map(|_| {

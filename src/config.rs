@@ -15,6 +15,7 @@ use crate::chat::{ChatLimits, DEFAULT_BURST_PER_RATE, DEFAULT_RATE_PER_SECOND};
 use crate::cors::CorsPolicy;
 use crate::engineio::EngineConfig;
 use crate::store::{StoreOptions, SyncLevel};
+use crate::tls::TlsSource;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,11 +58,31 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Rebuild the search index from the stored messages (stop the server first).
+    Reindex {
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
     /// Print the join link, made on first use (stop the server first).
     Invite {
         /// Replace the code, so that the old link stops working.
         #[arg(long)]
         reset: bool,
+        #[command(flatten)]
+        settings: ServeArgs,
+    },
+    /// The HTTPS certificate.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Print the SHA-256 fingerprint of the certificate: the one of --tls-cert, else
+    /// the self-signed one in the data directory (the server may be running).
+    Fingerprint {
         #[command(flatten)]
         settings: ServeArgs,
     },
@@ -169,6 +190,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PARLEY_MAX_PAYLOAD", value_name = "BYTES",
         help = with_default("Largest request body or frame in bytes", EngineConfig::default().max_payload))]
     pub max_payload: Option<usize>,
+    #[arg(long, env = "PARLEY_MAX_UPLOAD", value_name = "BYTES",
+        help = with_default("Largest file one upload may send, in bytes", crate::files::DEFAULT_MAX_UPLOAD))]
+    pub max_upload: Option<usize>,
     #[arg(long, env = "PARLEY_MAX_TEXT_CHARS", value_name = "CHARS",
         help = with_default("Longest message text in characters", ChatLimits::default().max_text_chars))]
     pub max_text_chars: Option<usize>,
@@ -187,6 +211,29 @@ pub struct ServeArgs {
     #[arg(long, env = "PARLEY_LOG_LEVEL", value_name = "FILTER",
         help = with_default("Log filter, e.g. `info` or `parley=debug`; RUST_LOG also works", DEFAULT_LOG_LEVEL))]
     pub log_level: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM), read again on SIGHUP.
+    #[arg(long, env = "PARLEY_TLS_CERT", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM), read again on SIGHUP.
+    #[arg(long, env = "PARLEY_TLS_KEY", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made once and kept in the data directory
+    /// (its SHA-256 fingerprint is logged and shown by `parley tls fingerprint`).
+    #[arg(long, env = "PARLEY_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// A name (host name or IP address) for the self-signed certificate; repeat for
+    /// several [default: this machine's host name, the listen addresses and localhost].
+    #[arg(
+        long,
+        env = "PARLEY_TLS_NAME",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub tls_name: Vec<String>,
+    /// Also listen for plain HTTP here, answering every request with a redirect to
+    /// HTTPS (e.g. 0.0.0.0:80).
+    #[arg(long, env = "PARLEY_REDIRECT_HTTP", value_name = "ADDR")]
+    pub redirect_http: Option<SocketAddr>,
 }
 
 /// The TOML file: the same keys as the flags, in snake_case.
@@ -201,12 +248,18 @@ struct FileConfig {
     ping_interval: Option<u64>,
     ping_timeout: Option<u64>,
     max_payload: Option<usize>,
+    max_upload: Option<usize>,
     max_text_chars: Option<usize>,
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
     max_rooms_per_socket: Option<usize>,
     max_connections: Option<usize>,
     log_level: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
+    tls_name: Option<Vec<String>>,
+    redirect_http: Option<SocketAddr>,
 }
 
 #[derive(Debug, Error)]
@@ -235,7 +288,13 @@ pub struct Config {
     pub cors: CorsPolicy,
     pub engine: EngineConfig,
     pub chat: ChatLimits,
+    /// The largest file one upload may send, in bytes.
+    pub max_upload: usize,
     pub log_level: String,
+    /// HTTPS, and where its certificate comes from; None for plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// Where plain HTTP is answered with a redirect to HTTPS.
+    pub redirect_http: Option<SocketAddr>,
 }
 
 impl Config {
@@ -245,6 +304,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let tls = tls_source(args, &file)?;
         let origins = if args.cors_origin.is_empty() {
             file.cors_origin.unwrap_or_default()
         } else {
@@ -263,6 +323,11 @@ impl Config {
         require_positive("ping_interval", ping_interval.as_millis() as usize)?;
         require_positive("ping_timeout", ping_timeout.as_millis() as usize)?;
         require_positive("max_payload", max_payload)?;
+        let max_upload = args
+            .max_upload
+            .or(file.max_upload)
+            .unwrap_or(crate::files::DEFAULT_MAX_UPLOAD);
+        require_positive("max_upload", max_upload)?;
         let max_text_chars = args
             .max_text_chars
             .or(file.max_text_chars)
@@ -301,6 +366,15 @@ impl Config {
             })?,
             (None, None) => SyncLevel::default(),
         };
+        let redirect_http = args.redirect_http.or(file.redirect_http);
+        if redirect_http.is_some() && tls.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "redirect_http",
+                reason:
+                    "redirects to HTTPS, which needs --tls-cert and --tls-key or --tls-self-signed"
+                        .into(),
+            });
+        }
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
             data_dir: args
@@ -327,12 +401,50 @@ impl Config {
                 rate: (rate_limit > 0).then_some((rate_limit, rate_burst)),
                 ..chat
             },
+            max_upload,
             log_level: args
                 .log_level
                 .clone()
                 .or(file.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
+            tls,
+            redirect_http,
         })
+    }
+}
+
+/// HTTPS from the flags or the file: an own certificate and key (both), or a
+/// self-signed one (with its names), or none.
+fn tls_source(args: &ServeArgs, file: &FileConfig) -> Result<Option<TlsSource>, ConfigError> {
+    let cert = args.tls_cert.clone().or_else(|| file.tls_cert.clone());
+    let key = args.tls_key.clone().or_else(|| file.tls_key.clone());
+    let self_signed = args.tls_self_signed || file.tls_self_signed.unwrap_or(false);
+    let names = if args.tls_name.is_empty() {
+        file.tls_name.clone().unwrap_or_default()
+    } else {
+        args.tls_name.clone()
+    };
+    let invalid = |key, reason: &str| ConfigError::Invalid {
+        key,
+        reason: reason.to_owned(),
+    };
+    match (cert, key, self_signed) {
+        (Some(_), _, true) => Err(invalid(
+            "tls_self_signed",
+            "choose either an own certificate (--tls-cert) or a self-signed one",
+        )),
+        (Some(cert), Some(key), false) if names.is_empty() => {
+            Ok(Some(TlsSource::Files { cert, key }))
+        }
+        (Some(_), Some(_), false) => Err(invalid(
+            "tls_name",
+            "names the self-signed certificate; an own certificate has its names inside",
+        )),
+        (Some(_), None, _) => Err(invalid("tls_key", "--tls-cert needs --tls-key")),
+        (None, Some(_), _) => Err(invalid("tls_cert", "--tls-key needs --tls-cert")),
+        (None, None, true) => Ok(Some(TlsSource::SelfSigned { names })),
+        (None, None, false) if names.is_empty() => Ok(None),
+        (None, None, false) => Err(invalid("tls_name", "needs --tls-self-signed")),
     }
 }
 
@@ -481,6 +593,53 @@ mod tests {
 
         let parsed = Cli::try_parse_from(["parley", "--sync", "os"]).unwrap();
         assert_eq!(parsed.serve.sync, Some(SyncLevel::Os));
+    }
+
+    #[test]
+    fn tls_comes_from_a_certificate_or_is_self_signed() {
+        let parse = |args: &[&str]| {
+            let mut line = vec!["parley"];
+            line.extend_from_slice(args);
+            Config::load(&Cli::try_parse_from(line).unwrap().serve)
+        };
+        assert_eq!(parse(&[]).unwrap().tls, None);
+        assert_eq!(
+            parse(&["--tls-cert", "c.pem", "--tls-key", "k.pem"])
+                .unwrap()
+                .tls,
+            Some(TlsSource::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(
+            parse(&["--tls-self-signed", "--tls-name", "chat.lan,10.0.0.2"])
+                .unwrap()
+                .tls,
+            Some(TlsSource::SelfSigned {
+                names: vec!["chat.lan".into(), "10.0.0.2".into()]
+            })
+        );
+        let refused = |args: &[&str], key: &str| {
+            let error = parse(args).unwrap_err().to_string();
+            assert!(error.contains(key), "{args:?}: {error}");
+        };
+        refused(&["--tls-cert", "c.pem"], "tls_key");
+        refused(&["--tls-key", "k.pem"], "tls_cert");
+        refused(&["--tls-name", "chat.lan"], "tls_name");
+        refused(&["--redirect-http", "127.0.0.1:8080"], "redirect_http");
+        assert!(
+            Cli::try_parse_from(["parley", "--tls-self-signed", "--tls-cert", "c.pem"]).is_err()
+        );
+        let (_dir, path) =
+            write_config("tls_self_signed = true\nredirect_http = \"127.0.0.1:0\"\n");
+        let config = Config::load(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(config.tls, Some(TlsSource::SelfSigned { names: vec![] }));
+        assert!(config.redirect_http.is_some());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod accounts;
 mod assets;
 mod auth;
+mod files;
 
 use std::sync::Arc;
 
@@ -59,6 +60,9 @@ impl App {
             "/" => self.signed_in_page("lobby.html", &request),
             "/test-chat-debug" => self.signed_in_page("debug.html", &request),
             "/favicon.ico" => asset("favicon.svg", &request),
+            "/manifest.webmanifest" => asset("manifest.webmanifest", &request),
+            // At the root, so that the service worker's scope is the whole site.
+            "/sw.js" => asset("sw.js", &request),
             "/healthz" => self.health().await,
             "/metrics" => self.metrics(),
             "/settings" => self.account_page(AccountPage::Settings, &request),
@@ -67,6 +71,8 @@ impl App {
             _ => {
                 if path.starts_with("/chat/") {
                     self.signed_in_page("chat.html", &request)
+                } else if let Some(rest) = path.strip_prefix("/files/") {
+                    self.download(&request, rest).await
                 } else if path.starts_with("/join/") {
                     self.account_page(AccountPage::Join, &request)
                 } else if let Some(file) = path.strip_prefix("/assets/") {
@@ -89,11 +95,11 @@ impl App {
             }
             _ if let Err(error) = self.admit(&request) => self.refuse(&error, "http"),
             _ if rest == "search" => self.search(request).await,
-            _ => match rest
-                .strip_prefix("rooms/")
-                .and_then(|rest| rest.strip_suffix("/messages"))
-            {
-                Some(room) => self.messages(request, &percent_decode(room)).await,
+            _ => match rest.strip_prefix("rooms/").and_then(room_route) {
+                Some((room, RoomRoute::Messages)) => {
+                    self.messages(request, &percent_decode(room)).await
+                }
+                Some((room, RoomRoute::Files)) => self.upload(request, &percent_decode(room)).await,
                 None => self.accounts_api(request, rest).await,
             },
         };
@@ -109,12 +115,9 @@ impl App {
             *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             return response;
         }
-        let author = match self.auth {
-            AuthMode::Open => None,
-            AuthMode::Accounts => match self.identify(&request) {
-                Ok(identity) => Some(identity),
-                Err(error) => return self.refuse(&error, "http"),
-            },
+        let author = match self.requester(&request) {
+            Ok(author) => author,
+            Err(error) => return self.refuse(&error, "http"),
         };
         let found = match self.chat.parse_search(Some(&query_object(&request))) {
             Ok(search) => self.chat.search(author.as_ref(), search).await,
@@ -129,12 +132,9 @@ impl App {
     /// `/api/rooms/{room}/messages`: in accounts mode only for someone signed in who may
     /// read the room, whose messages are theirs whatever the payload says.
     async fn messages(&self, request: Request<Incoming>, room: &str) -> HttpResponse {
-        let author = match self.auth {
-            AuthMode::Open => None,
-            AuthMode::Accounts => match self.identify(&request) {
-                Ok(identity) => Some(identity),
-                Err(error) => return self.refuse(&error, "http"),
-            },
+        let author = match self.requester(&request) {
+            Ok(author) => author,
+            Err(error) => return self.refuse(&error, "http"),
         };
         match *request.method() {
             Method::POST => self.post_message(request, room, author.as_ref()).await,
@@ -306,6 +306,22 @@ fn percent_decode(segment: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
+}
+
+/// What a `/api/rooms/{room}/…` request is about.
+enum RoomRoute {
+    Messages,
+    Files,
+}
+
+/// The room and the route of what follows `/api/rooms/`.
+fn room_route(rest: &str) -> Option<(&str, RoomRoute)> {
+    if let Some(room) = rest.strip_suffix("/messages") {
+        Some((room, RoomRoute::Messages))
+    } else {
+        rest.strip_suffix("/files")
+            .map(|room| (room, RoomRoute::Files))
+    }
 }
 
 /// A request's query string as a JSON object, as the events' payloads are: each value

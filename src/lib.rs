@@ -5,8 +5,8 @@
 //! [`chat`] is the chat's events on a [`store`] of messages. [`accounts`] says who a
 //! request is and [`rooms`] what they may read (both live in the store's database
 //! too). [`http`] routes requests,
-//! [`server`] accepts connections, [`config`] gathers the settings. [`serve`] puts
-//! them together.
+//! [`server`] accepts connections (over TLS with [`tls`]), [`config`] gathers the
+//! settings. [`serve`] puts them together.
 
 #[macro_use]
 pub mod accounts;
@@ -15,6 +15,7 @@ pub mod config;
 pub mod cors;
 pub mod engineio;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -23,6 +24,7 @@ pub mod search;
 pub mod server;
 pub mod socketio;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,12 +36,14 @@ use crate::accounts::{Accounts, AccountsError, AuthMode};
 use crate::chat::{Chat, Team};
 use crate::config::Config;
 use crate::engineio::Engine;
+use crate::files::{Files, FilesError};
 use crate::http::App;
 use crate::rooms::{Rooms, RoomsError};
 use crate::search::{Search, SearchError};
 use crate::server::{Router, accept_until};
 use crate::socketio::SocketIo;
 use crate::store::{Store, StoreError};
+use crate::tls::{Tls, TlsError};
 
 /// How long a client may take to join a namespace after connecting.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -55,7 +59,11 @@ pub enum ServeError {
     #[error(transparent)]
     Rooms(#[from] RoomsError),
     #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
     Search(#[from] SearchError),
+    #[error(transparent)]
+    Files(#[from] FilesError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -66,9 +74,11 @@ pub enum ServeError {
 }
 
 /// Runs Parley until `shutdown` resolves, then closes every session with a proper
-/// Engine.IO close and flushes the store. Prints `listening on http://ADDR` on stdout
-/// once the port is bound (port 0 picks a free one), and then, in accounts mode while
-/// there is no admin, `setup: open http://ADDR/setup?code=XXXX-XXXX-XXXX`.
+/// Engine.IO close and flushes the store. Prints `listening on http://ADDR` (or
+/// `https://` with a certificate) on stdout once the port is bound (port 0 picks a free
+/// one); then, under TLS, `tls: certificate SHA-256 AB:CD:…`; with `--redirect-http`,
+/// `redirecting http://ADDR to https`; and in accounts mode while there is no admin,
+/// `setup: open http://ADDR/setup?code=XXXX-XXXX-XXXX`.
 pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
     if config.cors == cors::CorsPolicy::AnyOrigin {
         tracing::warn!(
@@ -95,7 +105,11 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         let (data_dir, store) = (config.data_dir.clone(), store.clone());
         Arc::new(tokio::task::spawn_blocking(move || Search::open(&data_dir, store)).await??)
     };
-    let chat = Chat::new(store.clone(), search, config.chat.clone(), team);
+    let files = {
+        let (data_dir, store, limit) = (config.data_dir.clone(), store.clone(), config.max_upload);
+        Arc::new(tokio::task::spawn_blocking(move || Files::open(&data_dir, &store, limit)).await??)
+    };
+    let chat = Chat::new(store.clone(), search, files, config.chat.clone(), team);
     let io = SocketIo::new(vec![("/", chat.handlers())], CONNECT_TIMEOUT);
     let Some(namespace) = io.namespace("/").cloned() else {
         unreachable!("the chat namespace was registered just above");
@@ -109,6 +123,15 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
             chat.disconnect_revoked(&sockets, revocation);
         }
     }));
+    let tls = match config.tls.clone() {
+        Some(source) => {
+            let (data_dir, listen) = (config.data_dir.clone(), config.listen);
+            let tls = tokio::task::spawn_blocking(move || Tls::open(&source, &data_dir, listen))
+                .await??;
+            Some(Arc::new(tls))
+        }
+        None => None,
+    };
     let engine = Engine::new(config.engine.clone(), io);
     let app = Arc::new(App {
         engine: engine.clone(),
@@ -128,16 +151,54 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()>) -> Result
         address: config.listen,
         source,
     })?;
-    println!("listening on http://{address}");
+    let redirect_listener = match config.redirect_http {
+        Some(plain) => Some(
+            tokio::net::TcpListener::bind(plain)
+                .await
+                .map_err(|source| ServeError::Listen {
+                    address: plain,
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{address}");
+    if let Some(tls) = &tls {
+        println!("tls: certificate SHA-256 {}", tls.certificate().fingerprint);
+        tls.reload_on_hangup();
+    }
+    let redirecting = redirect_listener.map(|listener| {
+        if let Ok(plain) = listener.local_addr() {
+            println!("redirecting http://{plain} to https");
+        }
+        let mut redirect = server::redirect_to_https(address.port());
+        if let Some(tls) = &tls {
+            redirect = tls.offering_certificate(redirect);
+        }
+        // Stopped with the main listener, below.
+        tokio::spawn(accept_until(
+            listener,
+            redirect,
+            None,
+            std::future::pending(),
+        ))
+    });
     tracing::info!(%address, data_dir = %config.data_dir.display(), auth = %config.auth, "parley is ready");
     if config.auth == AuthMode::Accounts && accounts.setup_needed() {
         let code = accounts.setup_code();
-        println!("setup: open http://{address}/setup?code={code}");
+        println!("setup: open {scheme}://{address}/setup?code={code}");
         tracing::info!("no admin yet: open the setup link printed on stdout to create one");
     }
 
-    let router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
-    accept_until(listener, router, shutdown).await;
+    let mut router: Router = Arc::new(move |request| Box::pin(app.clone().route(request)));
+    if let Some(tls) = &tls {
+        router = tls.offering_certificate(router);
+    }
+    accept_until(listener, router, tls, shutdown).await;
+    if let Some(redirecting) = redirecting {
+        redirecting.abort();
+    }
 
     tracing::info!("shutting down: closing sessions and flushing the store");
     engine.shutdown(SHUTDOWN_GRACE).await;

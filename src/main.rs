@@ -1,15 +1,21 @@
 //! The `parley` command: parses the command line and runs the server or a
-//! maintenance command on a stopped server's data directory (export, import, and the
-//! accounts: user, token, invite).
+//! maintenance command on a stopped server's data directory (export, import, reindex,
+//! and the accounts: user, token, invite), or prints the HTTPS certificate's
+//! fingerprint.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
+
 use parley::accounts::{Accounts, NewUser, Password, Role};
-use parley::config::{Cli, Command, Config, ServeArgs, TokenCommand, UserCommand};
+use parley::config::{Cli, Command, Config, ServeArgs, TlsCommand, TokenCommand, UserCommand};
+use parley::files::{FILE_KIND, Files};
 use parley::model::{DisplayName, RoomName, TokenName, Username};
+use parley::search::Search;
 use parley::store::Store;
+use parley::tls::{CertificateInfo, TlsSource, self_signed_files};
 
 /// glibc's allocator spent a quarter of the store writer's time in its free lists
 /// (sled allocates and drops a tree node per insert); mimalloc measured faster.
@@ -105,6 +111,8 @@ enum Maintenance {
     Invite {
         reset: bool,
     },
+    Reindex,
+    TlsFingerprint,
 }
 
 impl Maintenance {
@@ -157,13 +165,24 @@ impl Maintenance {
                     },
             } => (Maintenance::CreateToken { username, name }, settings),
             Command::Invite { reset, settings } => (Maintenance::Invite { reset }, settings),
+            Command::Reindex { settings } => (Maintenance::Reindex, settings),
+            Command::Tls {
+                command: TlsCommand::Fingerprint { settings },
+            } => (Maintenance::TlsFingerprint, settings),
         };
         (Some(maintenance), settings)
     }
 
     fn run(self, config: &Config) -> Result<(), String> {
-        let store = Store::open(&config.data_dir).map_err(|e| e.to_string())?;
+        // Reads only the certificate, so it works beside a running server, which holds
+        // the store.
+        if let Maintenance::TlsFingerprint = self {
+            return print_fingerprint(config);
+        }
+        let store = Arc::new(Store::open(&config.data_dir).map_err(|e| e.to_string())?);
         let accounts = Accounts::open(&store).map_err(|e| e.to_string())?;
+        let files =
+            Files::open(&config.data_dir, &store, config.max_upload).map_err(|e| e.to_string())?;
         let username = |text: &str| Username::parse(text).map_err(|e| e.to_string());
         match self {
             Maintenance::Export(room) => {
@@ -181,27 +200,49 @@ impl Maintenance {
                     Some(_) => 0,
                     None => accounts.export(&mut out).map_err(|e| e.to_string())?,
                 };
+                let file_count = files
+                    .export(room.as_ref(), &mut out)
+                    .map_err(|e| e.to_string())?;
                 out.flush()
                     .map_err(|e| format!("cannot write the export: {e}"))?;
-                tracing::info!(messages = count, accounts = records, "export finished");
+                tracing::info!(
+                    messages = count,
+                    accounts = records,
+                    files = file_count,
+                    "export finished"
+                );
             }
             Maintenance::Import => {
-                let mut added = 0;
-                let mut kept = 0;
+                // Account records, and files: (added, already there).
+                let mut accounts_seen = (0, 0);
+                let mut files_seen = (0, 0);
                 let report = store
                     .import(BufReader::new(std::io::stdin().lock()), |line| {
-                        match accounts.import_record(line) {
-                            Ok(true) => added += 1,
-                            Ok(false) => kept += 1,
-                            Err(error) => return Err(error.to_string()),
+                        let (added, seen) = if is_file_line(line) {
+                            let added = files.import_line(line).map_err(|e| e.to_string())?;
+                            (added, &mut files_seen)
+                        } else {
+                            let added = accounts.import_record(line).map_err(|e| e.to_string())?;
+                            (added, &mut accounts_seen)
+                        };
+                        if added {
+                            seen.0 += 1;
+                        } else {
+                            seen.1 += 1;
                         }
                         Ok(())
                     })
                     .map_err(|e| e.to_string())?;
                 accounts.flush().map_err(|e| e.to_string())?;
+                files.flush().map_err(|e| e.to_string())?;
                 eprintln!(
-                    "imported {} messages, skipped {} already stored; {added} account records added, {kept} already there",
-                    report.imported, report.skipped
+                    "imported {} messages, skipped {} already stored; {} account records added, {} already there; {} files added, {} already there",
+                    report.imported,
+                    report.skipped,
+                    accounts_seen.0,
+                    accounts_seen.1,
+                    files_seen.0,
+                    files_seen.1
                 );
             }
             Maintenance::AddUser {
@@ -270,11 +311,46 @@ impl Maintenance {
                     accounts.invite_code()
                 }
                 .map_err(|e| e.to_string())?;
-                println!("http://{}/join/{code}", config.listen);
+                let scheme = if config.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                println!("{scheme}://{}/join/{code}", config.listen);
             }
+            Maintenance::Reindex => {
+                let indexed =
+                    Search::rebuild(&config.data_dir, store.clone()).map_err(|e| e.to_string())?;
+                eprintln!("the search index holds {indexed} messages");
+            }
+            Maintenance::TlsFingerprint => unreachable!("answered before the store opens"),
         }
         Ok(())
     }
+}
+
+/// `parley tls fingerprint`: the fingerprint alone on stdout (for scripts), what the
+/// certificate is for on stderr.
+fn print_fingerprint(config: &Config) -> Result<(), String> {
+    let path = match &config.tls {
+        Some(TlsSource::Files { cert, .. }) => cert.clone(),
+        _ => self_signed_files(&config.data_dir).0,
+    };
+    if !path.exists() {
+        return Err(format!(
+            "{} does not exist: start the server once with --tls-self-signed (and this --data-dir) to make it, or name your own with --tls-cert",
+            path.display()
+        ));
+    }
+    let info = CertificateInfo::of_file(&path).map_err(|e| e.to_string())?;
+    println!("{}", info.fingerprint);
+    eprintln!(
+        "SHA-256 fingerprint of {}: for {}; valid until {}",
+        path.display(),
+        info.names.join(", "),
+        info.expires()
+    );
+    Ok(())
 }
 
 /// A new password: the first line of stdin with `--password-stdin`, else typed twice
@@ -344,4 +420,11 @@ impl Drop for EchoOff {
             libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.0);
         }
     }
+}
+
+/// Whether a line of an export that is not a message is a file's (the others are the
+/// accounts').
+fn is_file_line(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line)
+        .is_ok_and(|value| value.get("kind").and_then(|kind| kind.as_str()) == Some(FILE_KIND))
 }

@@ -82,6 +82,28 @@ pub fn render(engine: &Engine, namespace: &Namespace, chat: &Chat) -> String {
         "Requests waiting for the store's writer.",
         store.queue_depth(),
     );
+    let search = chat.search_index();
+    single(
+        &mut out,
+        "parley_search_lag",
+        "gauge",
+        "Messages and changes stored but not yet searchable.",
+        search.stats().lag(),
+    );
+    single(
+        &mut out,
+        "parley_search_index_bytes",
+        "gauge",
+        "Bytes the search index takes on disk.",
+        search.index_bytes(),
+    );
+    single(
+        &mut out,
+        "parley_file_bytes",
+        "gauge",
+        "Bytes of file contents stored, each content once.",
+        chat.files().stored_bytes(),
+    );
 
     let flushes = store.stats();
     metric(

@@ -53,6 +53,7 @@ pub enum Field {
     Name,
     Password,
     Emoji,
+    FileName,
 }
 
 impl fmt::Display for Field {
@@ -66,6 +67,7 @@ impl fmt::Display for Field {
             Field::Name => "name",
             Field::Password => "password",
             Field::Emoji => "emoji",
+            Field::FileName => "name",
         })
     }
 }
@@ -89,6 +91,10 @@ pub enum ValidationError {
     OnlyDots { field: Field },
     #[error("{field} must not contain spaces")]
     Whitespace { field: Field },
+    #[error("a file id is 32 hex digits")]
+    BadFileId,
+    #[error("a file name must not contain / or \\")]
+    PathInName,
 }
 
 impl ValidationError {
@@ -114,6 +120,7 @@ impl ValidationError {
             | ValidationError::ControlChar { field }
             | ValidationError::OnlyDots { field }
             | ValidationError::Whitespace { field } => *field,
+            ValidationError::BadFileId | ValidationError::PathInName => Field::FileName,
         }
     }
 }
@@ -376,7 +383,65 @@ pub struct Message {
     /// Reactions in the order they were first given, each with who gave it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Files sent with the message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRef>,
 }
+
+/// A file sent with a message, as clients see it: `GET /files/{id}/{name}` downloads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    pub id: FileId,
+    pub name: FileName,
+    pub size: u64,
+    pub mime: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// A file's id: 32 lowercase hex digits, random, so that knowing one file's id tells
+/// nothing about another's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct FileId(String);
+
+impl FileId {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+        if value.len() != 32 || !value.chars().all(hex) {
+            return Err(ValidationError::BadFileId);
+        }
+        Ok(FileId(value.to_owned()))
+    }
+}
+
+string_type!(FileId, FileId::parse);
+
+/// Longest file name, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+
+/// A file's name as its sender gave it: 1–255 characters, no control characters, no
+/// path separators (it is only ever a name, never a path).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let value = value.trim();
+        check_len(Field::FileName, value, MAX_FILE_NAME_CHARS)?;
+        check_no_control(Field::FileName, value)?;
+        if value.contains(['/', '\\']) || value == "." || value == ".." {
+            return Err(ValidationError::PathInName);
+        }
+        Ok(FileName(value.to_owned()))
+    }
+}
+
+string_type!(FileName, FileName::parse);
 
 /// One emoji given to a message, and the users who gave it (in the order they did).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -701,6 +766,7 @@ mod tests {
             mentions: Vec::new(),
             edited_ts: None,
             reactions: Vec::new(),
+            files: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@
  */
 
 import { showAccountChip, whoAmI } from './account.js';
+import './app.js';
 import { checkName, roomProblem } from './rules.js';
 import { storedName } from './prefs.js';
 import { setStatus, startHttpPolling, startSocket } from './chat/connection.js';

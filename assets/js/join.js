@@ -9,6 +9,7 @@ import { $ } from './page.js';
 import {
   addNewAccountFields, clearErrorsOnInput, failureText, fieldError, formStatus, readNewAccount, whileBusy,
 } from './forms.js';
+import './app.js';
 
 const form = $('join-form');
 const status = $('join-status');

@@ -13,6 +13,7 @@ import { requestSignedIn, showAccountChip, whoAmI } from './account.js';
 import { $, element, showFieldError } from './page.js';
 import { forgetRooms, recentRooms, rememberRoom, storedName, storeName } from './prefs.js';
 import { checkName, roomProblem, trimmed } from './rules.js';
+import './app.js';
 
 const form = $('lobby-form');
 const nameInput = $('name');

@@ -12,6 +12,7 @@ import { clearErrorsOnInput, failureText, fieldError, formStatus, newPasswordChe
 import { checkName } from './rules.js';
 import { setUpAdmin } from './settings/admin.js';
 import { setUpTokens } from './settings/tokens.js';
+import './app.js';
 
 const SECTIONS = ['profile', 'password', 'tokens'];
 

@@ -11,6 +11,7 @@ import {
   addNewAccountFields, clearErrorsOnInput, failureText, fieldError, formStatus, readNewAccount, whileBusy,
 } from './forms.js';
 import { trimmed } from './rules.js';
+import './app.js';
 
 const form = $('setup-form');
 const status = $('setup-status');

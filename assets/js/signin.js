@@ -10,6 +10,7 @@ import { requestJson } from './http.js';
 import { $ } from './page.js';
 import { clearErrorsOnInput, failureText, formStatus, showProblems, whileBusy } from './forms.js';
 import { checkUsername } from './rules.js';
+import './app.js';
 
 const form = $('signin-form');
 const status = $('signin-status');

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::accounts::AccountsError;
 use crate::error::ErrorCode;
+use crate::files::FilesError;
 use crate::model::ValidationError;
 use crate::rooms::RoomsError;
 use crate::store::StoreError;
@@ -43,8 +44,23 @@ pub enum ChatError {
     Rooms(#[source] RoomsError),
     #[error("rooms, direct messages and read markers need the server in accounts mode")]
     NeedsAccounts,
+    #[error("a file may be at most {0} bytes")]
+    FileTooLarge(usize),
+    #[error("no such file")]
+    NoSuchFile,
+    #[error("{}", .0)]
+    Files(#[source] FilesError),
     #[error("the server failed")]
     Internal(&'static str),
+}
+
+impl From<FilesError> for ChatError {
+    fn from(error: FilesError) -> Self {
+        match error {
+            FilesError::TooLarge(limit) => ChatError::FileTooLarge(limit),
+            other => ChatError::Files(other),
+        }
+    }
 }
 
 impl From<RoomsError> for ChatError {
@@ -81,6 +97,14 @@ impl ChatError {
             ChatError::Accounts(error) => error.code(),
             ChatError::Rooms(error) => error.code(),
             ChatError::NeedsAccounts => ErrorCode::Invalid,
+            ChatError::FileTooLarge(_) | ChatError::Files(FilesError::ImageTooLarge { .. }) => {
+                ErrorCode::TooLarge
+            }
+            ChatError::NoSuchFile => ErrorCode::NotFound,
+            ChatError::Files(FilesError::BadImage(_) | FilesError::NotAnImage) => {
+                ErrorCode::Invalid
+            }
+            ChatError::Files(_) => ErrorCode::Internal,
             ChatError::Invalid(error) => error.code(),
             ChatError::BadPayload(_) => ErrorCode::Invalid,
             ChatError::NotJoined(_) => ErrorCode::NotJoined,

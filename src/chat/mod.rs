@@ -33,6 +33,7 @@ pub use team::Team;
 
 use crate::accounts::{Identity, Revocation};
 use crate::error::ErrorCode;
+use crate::files::Files;
 use crate::model::{RoomName, Stored};
 use crate::rooms::RoomChange;
 use crate::search::{Hit, Scope, Search};
@@ -54,6 +55,11 @@ pub struct Chat {
     team: Option<Team>,
     /// Where stored messages go to be found.
     search: Arc<Search>,
+    /// The files messages carry.
+    files: Arc<Files>,
+    /// Deleted messages whose files are to be let go of, on a thread of their own
+    /// (deletions complete on the store's thread, which must not wait for a disk).
+    releases: std::sync::mpsc::Sender<(RoomName, u64)>,
     limits: ChatLimits,
     stats: ChatStats,
     /// Rate limits of HTTP API clients, by address.
@@ -66,12 +72,15 @@ impl Chat {
     pub fn new(
         store: Arc<Store>,
         search: Arc<Search>,
+        files: Arc<Files>,
         limits: ChatLimits,
         team: Option<Team>,
     ) -> Arc<Chat> {
         Arc::new(Chat {
             store,
             search,
+            releases: start_releasing(files.clone()),
+            files,
             team,
             limits,
             stats: ChatStats::default(),
@@ -85,6 +94,10 @@ impl Chat {
 
     pub fn search_index(&self) -> &Arc<Search> {
         &self.search
+    }
+
+    pub fn files(&self) -> &Arc<Files> {
+        &self.files
     }
 
     pub fn stats(&self) -> &ChatStats {
@@ -114,6 +127,7 @@ impl Chat {
             client_id: request.client_id,
             reply_to: request.reply_to,
             mentions: request.mentions,
+            files: request.files,
         };
         self.store.append_then(new, move |stored| {
             let result = stored.map_err(ChatError::from);
@@ -163,6 +177,9 @@ impl Chat {
                     team.rooms.record_change(stored);
                 }
                 chat.search.feed(stored);
+                if let Stored::Deleted(tombstone) = stored {
+                    chat.release_files(tombstone.room.clone(), tombstone.id);
+                }
                 let room = namespace.to(stored.room().as_str());
                 let delivered = match stored {
                     Stored::Message(message) => encoded(&json!({"message": message}))
@@ -176,6 +193,16 @@ impl Chat {
             }
             done(changed.map_err(ChatError::from));
         });
+    }
+
+    /// Lets go of the files of a deleted message, off the store's thread.
+    fn release_files(&self, room: RoomName, id: u64) {
+        if self.releases.send((room, id)).is_err() {
+            tracing::error!(
+                id,
+                "the files of a deleted message were kept: nothing releases files"
+            );
+        }
     }
 
     /// A page of the room, or with `since` what changed after that rev (with the
@@ -350,6 +377,24 @@ impl Chat {
             }
         }
     }
+}
+
+/// Starts the thread that lets go of deleted messages' files; it ends with the chat.
+fn start_releasing(files: Arc<Files>) -> std::sync::mpsc::Sender<(RoomName, u64)> {
+    let (releases, queue) = std::sync::mpsc::channel::<(RoomName, u64)>();
+    let started = std::thread::Builder::new()
+        .name("parley-files".into())
+        .spawn(move || {
+            for (room, id) in queue {
+                if let Err(error) = files.release(&room, id) {
+                    tracing::error!(%room, id, %error, "the files of a deleted message could not be removed");
+                }
+            }
+        });
+    if let Err(error) = started {
+        tracing::error!(%error, "cannot start the thread that removes deleted files");
+    }
+    releases
 }
 
 /// Serializes what the server sends most, straight from its type. Our types always

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::{Chat, ChatError};
 use crate::accounts::Identity;
 use crate::model::{
-    ClientId, MENTION_ROOM, MessageText, RoomName, SenderName, Username, mentioned_names,
+    ClientId, FileRef, MENTION_ROOM, MessageText, RoomName, SenderName, Username, mentioned_names,
 };
 use crate::search::{DEFAULT_RESULTS, MAX_RESULTS, SearchQuery};
 use crate::store::PageQuery;
@@ -31,6 +31,8 @@ pub struct SendRequest {
     pub reply_to: Option<u64>,
     /// Who the text mentions, of those who can read the room (accounts mode).
     pub mentions: Vec<Username>,
+    /// Files already stored for the message (uploads).
+    pub files: Vec<FileRef>,
 }
 
 /// A history request, validated and with its limit capped.
@@ -201,6 +203,7 @@ impl Chat {
                 .map(ClientId::parse)
                 .transpose()?,
             reply_to: fields.optional_count("reply_to")?,
+            files: Vec::new(),
         })
     }
 
@@ -329,7 +332,17 @@ mod tests {
         let store = std::sync::Arc::new(crate::store::Store::open(dir.path()).unwrap());
         let search =
             std::sync::Arc::new(crate::search::Search::open(dir.path(), store.clone()).unwrap());
-        let chat = Chat::new(store, search, crate::chat::ChatLimits::default(), None);
+        let files = std::sync::Arc::new(
+            crate::files::Files::open(dir.path(), &store, crate::files::DEFAULT_MAX_UPLOAD)
+                .unwrap(),
+        );
+        let chat = Chat::new(
+            store,
+            search,
+            files,
+            crate::chat::ChatLimits::default(),
+            None,
+        );
         let author = Identity {
             username: Username::parse("ann").unwrap(),
             name: DisplayName::parse("Ann Lee").unwrap(),

@@ -16,7 +16,7 @@ use crate::accounts::{
 use crate::chat::{ChatError, Fields};
 use crate::error::ErrorCode;
 use crate::model::{DisplayName, TokenName, Username};
-use crate::server::HttpResponse;
+use crate::server::{HttpResponse, Https};
 
 /// A route anyone may call: the ways in.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,6 +131,7 @@ impl App {
                 return response;
             }
         };
+        let https = request.extensions().get::<Https>().is_some();
         let answer = match (self.auth, route) {
             (AuthMode::Open, Route::SignedIn(SignedInRoute::Me)) => Ok(json_response(
                 StatusCode::OK,
@@ -143,7 +144,11 @@ impl App {
                 Err(error) => Err(error),
             },
         };
-        answer.unwrap_or_else(|error| self.refuse(&error, "http_accounts"))
+        let mut response = answer.unwrap_or_else(|error| self.refuse(&error, "http_accounts"));
+        if https {
+            secure_cookie(&mut response);
+        }
+        response
     }
 
     async fn public(
@@ -356,6 +361,19 @@ fn set_session_cookie(response: &mut HttpResponse, value: &str, max_age: u64) {
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// Marks the session cookie of an answer given over HTTPS `Secure`, so that the
+/// browser never sends it over plain HTTP (to the redirect port, say).
+fn secure_cookie(response: &mut HttpResponse) {
+    let secured = response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|cookie| cookie.to_str().ok())
+        .and_then(|cookie| HeaderValue::from_str(&format!("{cookie}; Secure")).ok());
+    if let Some(secured) = secured {
+        response.headers_mut().insert(SET_COOKIE, secured);
+    }
+}
+
 fn no_content() -> HttpResponse {
     let mut response = Response::new(Default::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -412,6 +430,13 @@ mod tests {
                 .to_str()
                 .unwrap()
                 .starts_with("parley_session=; ")
+        );
+        secure_cookie(&mut response);
+        assert!(
+            response.headers()[SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .ends_with("; Max-Age=0; Secure")
         );
     }
 }

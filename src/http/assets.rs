@@ -145,6 +145,7 @@ fn content_type(file: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("json") => "application/json",
+        Some("webmanifest") => "application/manifest+json",
         _ => "application/octet-stream",
     }
 }
@@ -157,6 +158,10 @@ mod tests {
     fn assets_have_content_types() {
         assert_eq!(content_type("js/chat.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("lobby.html"), "text/html; charset=utf-8");
+        assert_eq!(
+            content_type("manifest.webmanifest"),
+            "application/manifest+json"
+        );
         assert_eq!(content_type("unknown"), "application/octet-stream");
     }
 
@@ -169,6 +174,12 @@ mod tests {
             "css/parley.css",
             "js/parley-io.js",
             "js/prefs.js",
+            "manifest.webmanifest",
+            "sw.js",
+            "offline.html",
+            "icons/icon-192.png",
+            "icons/icon-512.png",
+            "icons/maskable-512.png",
         ] {
             assert!(Assets::get(file).is_some(), "{file} missing");
         }

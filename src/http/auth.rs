@@ -29,6 +29,18 @@ pub(super) enum AccountPage {
 }
 
 impl App {
+    /// Who sent `request`: someone signed in (accounts mode, as [`App::identify`]
+    /// says), or nobody in particular (open mode).
+    pub(super) fn requester(
+        &self,
+        request: &Request<Incoming>,
+    ) -> Result<Option<Identity>, ChatError> {
+        match self.auth {
+            AuthMode::Open => Ok(None),
+            AuthMode::Accounts => self.identify(request).map(Some),
+        }
+    }
+
     /// Who sent `request`, by its bearer token or else its session cookie; with only
     /// the cookie, a request that changes something must carry an Origin.
     pub(super) fn identify(&self, request: &Request<Incoming>) -> Result<Identity, ChatError> {

@@ -254,6 +254,7 @@ mod tests {
             mentions: crate::model::mentioned_names(text),
             edited_ts: None,
             reactions: Vec::new(),
+            files: Vec::new(),
         }
     }
 

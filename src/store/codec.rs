@@ -13,7 +13,7 @@
 //!
 //! A record of version 1 (written before messages had a user) is the same without the
 //! user, and reads back as a message without one. A message with more than version 2
-//! holds (a `rev` other than its id, a reply, mentions, an edit, reactions) is version
+//! holds (a `rev` other than its id, a reply, mentions, an edit, reactions, files) is version
 //! 3: version 2's bytes ‖ bincode([`Extras`]). A deleted message is version 4:
 //! bincode(rev, ts), its tombstone; the text is gone. So a message as most are sent
 //! costs what it did before edits existed.
@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, corrupt};
 use crate::model::{
-    ClientId, Deleted, Message, MessageText, Reaction, RoomName, SenderName, Stored, Tombstone,
-    Username,
+    ClientId, Deleted, FileRef, Message, MessageText, Reaction, RoomName, SenderName, Stored,
+    Tombstone, Username,
 };
 
 /// First byte of every stored value, so the record format can change later: a message
@@ -82,6 +82,7 @@ struct ExtrasRef<'a> {
     mentions: &'a [Username],
     edited_ts: Option<u64>,
     reactions: &'a [Reaction],
+    files: &'a [FileRef],
 }
 
 /// What a version 3 record adds.
@@ -92,6 +93,7 @@ struct Extras {
     mentions: Vec<Username>,
     edited_ts: Option<u64>,
     reactions: Vec<Reaction>,
+    files: Vec<FileRef>,
 }
 
 /// The on-disk record, owned for reading; deserializing re-validates every field because
@@ -207,7 +209,8 @@ pub(super) fn encode_message(message: &Message) -> Result<Vec<u8>, StoreError> {
         && message.reply_to.is_none()
         && message.mentions.is_empty()
         && message.edited_ts.is_none()
-        && message.reactions.is_empty();
+        && message.reactions.is_empty()
+        && message.files.is_empty();
     let mut value = vec![if plain {
         RECORD_VERSION
     } else {
@@ -223,6 +226,7 @@ pub(super) fn encode_message(message: &Message) -> Result<Vec<u8>, StoreError> {
             mentions: &message.mentions,
             edited_ts: message.edited_ts,
             reactions: &message.reactions,
+            files: &message.files,
         };
         let body =
             bincode::serde::encode_to_vec(&extras, config).map_err(encode_error(message.id))?;
@@ -265,6 +269,7 @@ pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Stored, StoreErro
         mentions: Vec::new(),
         edited_ts: None,
         reactions: Vec::new(),
+        files: Vec::new(),
     });
     Ok(Stored::Message(Message {
         id,
@@ -279,6 +284,7 @@ pub(super) fn decode_entry(key: &[u8], value: &[u8]) -> Result<Stored, StoreErro
         mentions: extras.mentions,
         edited_ts: extras.edited_ts,
         reactions: extras.reactions,
+        files: extras.files,
     }))
 }
 
@@ -335,6 +341,7 @@ mod tests {
             mentions: Vec::new(),
             edited_ts: None,
             reactions: Vec::new(),
+            files: Vec::new(),
         }
     }
 

@@ -43,7 +43,9 @@ use std::sync::atomic::Ordering;
 use sled::Tree;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{ClientId, Emoji, Message, MessageText, RoomName, SenderName, Stored, Username};
+use crate::model::{
+    ClientId, Emoji, FileRef, Message, MessageText, RoomName, SenderName, Stored, Username,
+};
 use codec::{
     change_key, decode_entry, decode_u64, is_message_key, message_key, room_prefix,
     split_message_key,
@@ -71,6 +73,7 @@ pub struct NewMessage {
     /// A message of the same room this one answers; the append fails without it.
     pub reply_to: Option<u64>,
     pub mentions: Vec<Username>,
+    pub files: Vec<FileRef>,
 }
 
 /// A change to a stored message, asked by `by`: the store checks who may make it

@@ -27,6 +27,7 @@ pub(super) fn new_message(
         client_id: client_id.map(|c| ClientId::parse(c).unwrap()),
         reply_to: None,
         mentions: Vec::new(),
+        files: Vec::new(),
     }
 }
 
@@ -71,6 +72,7 @@ pub(super) fn stored(id: u64, text: &str) -> Message {
         mentions: Vec::new(),
         edited_ts: None,
         reactions: Vec::new(),
+        files: Vec::new(),
     }
 }
 

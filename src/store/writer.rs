@@ -381,6 +381,7 @@ impl Writer {
             mentions: request.mentions,
             edited_ts: None,
             reactions: Vec::new(),
+            files: request.files,
         };
         pending.stage(Staged {
             key: message_key(&message.room, id),

@@ -102,7 +102,7 @@ export function assertSame(actual, expected, what) {
 // Accepts only loopback targets: these scripts never talk to anything else.
 export function parseBaseUrl(arg, usage) {
   const baseUrl = (arg || '').replace(/\/+$/, '');
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(baseUrl)) {
+  if (!/^https?:\/\/127\.0\.0\.1:\d+$/.test(baseUrl)) {
     console.error(`usage: ${usage}`);
     process.exit(2);
   }

@@ -62,7 +62,7 @@ def random_name(prefix):
 def parse_base_url(arg, usage):
     """Accepts only loopback targets: these scripts never talk to anything else."""
     base_url = (arg or "").rstrip("/")
-    if not re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url):
+    if not re.fullmatch(r"https?://127\.0\.0\.1:\d+", base_url):
         print(f"usage: {usage}", file=sys.stderr)
         sys.exit(2)
     return base_url

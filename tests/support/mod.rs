@@ -43,10 +43,20 @@ impl ServerProcess {
     /// Like [`ServerProcess::start`], but a server that exits or stays silent is an
     /// `Err` (its stderr is the test's), so that the caller can try again.
     fn try_start(program: &Path, args: &[&str]) -> Result<ServerProcess, String> {
+        ServerProcess::try_start_logging(program, args, Stdio::inherit())
+    }
+
+    /// Like [`ServerProcess::try_start`], with the server's log (stderr) going to
+    /// `stderr`.
+    fn try_start_logging(
+        program: &Path,
+        args: &[&str],
+        stderr: Stdio,
+    ) -> Result<ServerProcess, String> {
         let mut child = Command::new(program)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| format!("cannot start: {e}"))?;
         let lines = line_channel(child.stdout.take().expect("piped stdout"));
@@ -56,8 +66,12 @@ impl ServerProcess {
             match lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(address) = line.split("listening on ").nth(1) {
-                        let url =
-                            format!("http://{}", address.trim().trim_start_matches("http://"));
+                        // `https://ADDR` under TLS, `http://ADDR` (or just ADDR) otherwise.
+                        let address = address.trim();
+                        let url = match address.contains("://") {
+                            true => address.to_owned(),
+                            false => format!("http://{address}"),
+                        };
                         // The channel's thread keeps draining stdout, so the server never
                         // blocks on a full pipe.
                         return Ok(ServerProcess {
@@ -165,6 +179,15 @@ pub fn start_parley(data_dir: &Path, extra: &[&str]) -> ServerProcess {
     )
 }
 
+/// Like [`start_parley`], with the server's log (stderr) written to the file `log`,
+/// for tests that check what it logs.
+pub fn start_parley_logging(data_dir: &Path, extra: &[&str], log: &Path) -> ServerProcess {
+    let file = std::fs::File::create(log).expect("log file created");
+    let args = parley_args("127.0.0.1:0", data_dir, extra);
+    ServerProcess::try_start_logging(&parley_binary(), &args, Stdio::from(file))
+        .unwrap_or_else(|why| panic!("parley: {why}"))
+}
+
 /// Runs a `parley` command (not the server) to its end with `stdin` as its input.
 pub fn run_parley(args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(parley_binary())
@@ -187,7 +210,7 @@ pub fn run_parley(args: &[&str], stdin: &str) -> std::process::Output {
 /// The port may still be held for a moment by the process that was just killed, so a
 /// start that fails is retried (bounded).
 pub fn restart_parley(url: &str, data_dir: &Path, extra: &[&str]) -> ServerProcess {
-    let listen = url.trim_start_matches("http://");
+    let listen = url.rsplit("://").next().unwrap_or(url);
     let args = parley_args(listen, data_dir, extra);
     let deadline = Instant::now() + RESTART_DEADLINE;
     let mut attempt = 0;
