@@ -8,7 +8,8 @@
  *
  * A new message that matches my level shows a desktop notification (title: who wrote it
  * and where; body: the text) while the tab is hidden or another room is on screen;
- * clicking it brings the window forward and opens the room at the message. The browser
+ * clicking it brings the window forward and opens the room at the message (where a page
+ * may not show one itself, the service worker does, and opens the room). The browser
  * only allows this after the user said yes, which the page asks only when the user
  * clicks "Turn on desktop notifications" (in the menu, or in the sidebar's offer, shown
  * until dismissed), never on its own. Notifications need a secure context (HTTPS, or
@@ -173,13 +174,27 @@ function away(room) {
   return document.visibilityState !== 'visible' || document.hidden === true || room !== state.view.room;
 }
 
+/**
+ * Where the page may not make notifications itself (Chrome on Android), the service
+ * worker shows it; a click on it opens the room (sw.js).
+ */
+function showThroughWorker(title, options, m) {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.getRegistration()
+    .then((registration) => registration && registration.showNotification(title, Object.assign({ data: { room: m.room } }, options)))
+    .catch(() => { /* no notification, as without the permission */ });
+}
+
 function show(m) {
   if (permission() !== 'granted') return;
+  const title = titleOf(m);
+  const options = { body: String(m.text), tag: 'parley:' + m.room + ':' + m.id, icon: '/assets/favicon.svg' };
   let n;
   try {
-    n = new Notification(titleOf(m), { body: String(m.text), tag: 'parley:' + m.room + ':' + m.id, icon: '/assets/favicon.svg' });
+    n = new Notification(title, options);
   } catch (err) {
-    return; // Chrome on Android has notifications from service workers only.
+    showThroughWorker(title, options, m);
+    return;
   }
   n.onclick = () => {
     window.focus();
