@@ -95,7 +95,8 @@ async function httpPoll() {
       await pollView(v);
     }
     const other = nextOtherView();
-    if (other && state.httpPolling) await pollView(other);
+    // A room left or taken away since it was opened refuses: not a sign of an outage.
+    if (other && state.httpPolling) await pollView(other).catch(() => {});
     if (state.httpPolling && !socketUp()) setStatus('offline');
   } catch (err) {
     if (state.httpPolling && !socketUp()) setStatus('reconnecting');

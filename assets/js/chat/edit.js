@@ -17,6 +17,8 @@ import { describeError, notice } from './notices.js';
 import { renderLive } from './render.js';
 import { els, on, state } from './state.js';
 
+const MAX_ROWS = 8;   // the editor grows to this many lines, then scrolls
+
 const dialog = $('delete-dialog');
 const preview = $('delete-preview');
 const confirmButton = $('delete-confirm');
@@ -54,7 +56,6 @@ export function startEdit(li) {
   form.noValidate = true;
   const area = element('textarea', 'input msg__editor-input');
   area.value = String(m.text);
-  area.rows = 1;
   area.setAttribute('aria-label', 'Edit your message');
   const foot = element('div', 'msg__editor-foot');
   const hint = element('span', 'msg__editor-hint', 'Enter to save · Esc to cancel');
@@ -76,8 +77,11 @@ export function startEdit(li) {
   area.setSelectionRange(area.value.length, area.value.length);
   li.scrollIntoView({ block: 'nearest' });
 
-  // The editor grows with its text by CSS (field-sizing), up to a few lines.
-  area.addEventListener('input', () => { error.hidden = true; hint.hidden = false; });
+  // The editor grows with its text by CSS (field-sizing); where a browser lacks that,
+  // its rows follow the text's lines.
+  const fitRows = () => { area.rows = Math.min(MAX_ROWS, area.value.split('\n').length); };
+  fitRows();
+  area.addEventListener('input', () => { fitRows(); error.hidden = true; hint.hidden = false; });
   area.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       e.preventDefault();
