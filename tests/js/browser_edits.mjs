@@ -17,7 +17,8 @@
 //   notifications  with permission granted, a mention while bob's tab is hidden, and
 //                  a message while he is in another room, make a notification with
 //                  the room and sender as title and the text as body; clicking it opens
-//                  the room; the level menu changes what notifies; a page without the
+//                  the room; the level menu changes what notifies; a tab in another room
+//                  does not notify what bob reads in his other tab; a page without the
 //                  permission asks for it only when "Turn on" is clicked
 //   catch-up       bob's connection is cut while alice sends, edits, deletes and
 //                  reacts in the room on his screen and in another he opened before:
@@ -415,6 +416,16 @@ async function notifications(browser) {
   await waitStatus(bob, 'connected');
   await waitInPage(bob, 'the bell still "none" after a reload', () => document.getElementById('room-notify').dataset.level === 'none');
   await screenshot(bob, 'edits-notifications-muted.png');
+
+  // Two tabs: what bob reads in one is not notified by the other, in another room.
+  await clickRoom(bob, 'general');
+  const tab2 = await newTab(bob, 'bob tab 2');
+  await openChat(tab2, 'random');
+  await openChat(alice, 'general');
+  await say(alice, '@bob did you see the numbers?', [bob]);
+  await setHidden(bob, true);
+  await say(alice, '@bob last one for today', [bob]);
+  await waitNote(tab2, 1, { title: 'Alice Martin in #general', body: '@bob last one for today' });
 
   // Without the permission, the page asks for it only when the user clicks.
   const carol = await person(browser, 'carol');

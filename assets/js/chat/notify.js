@@ -28,6 +28,9 @@ import { announce, on, state } from './state.js';
 export const LEVELS = ['all', 'mentions', 'none'];
 const LEVEL_TEXT = { all: 'all new messages', mentions: 'mentions only', none: 'off' };
 const REMEMBERED = 200;    // message ids already notified, so that none is shown twice
+// A notification waits this long, so that one for a message my other tab shows is never
+// made: reading it there moves my marker (`read`), which reaches this tab well before.
+const WAIT_FOR_READ_MS = 1500;
 const BEEP_HZ = 880;
 const BEEP_S = 0.18;
 
@@ -215,6 +218,12 @@ function closeShown() {
   for (const n of list) if (typeof n.close === 'function') n.close();
 }
 
+/** Whether message `m` is still worth telling: unread, and the reader still elsewhere. */
+function stillNew(m) {
+  const info = state.rooms.get(m.room);
+  return away(m.room) && !(info && info.read_marker >= m.id);
+}
+
 /** A new message in one of my rooms (the `message` announcement). */
 function onMessage({ message: m }) {
   if (!state.me || typeof m.id !== 'number' || typeof m.room !== 'string' || m.user === state.me.username) return;
@@ -224,8 +233,11 @@ function onMessage({ message: m }) {
   if (level === 'none' || (level === 'mentions' && !mentionsMe(m)) || !away(m.room)) return;
   notified.add(key);
   if (notified.size > REMEMBERED) notified.delete(notified.values().next().value);
-  if (soundOn()) beep();
-  show(m);
+  setTimeout(() => {
+    if (!stillNew(m)) return;
+    if (soundOn()) beep();
+    show(m);
+  }, WAIT_FOR_READ_MS);
 }
 
 export function setUpNotifications() {
