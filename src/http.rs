@@ -324,8 +324,13 @@ fn room_route(rest: &str) -> Option<(&str, RoomRoute)> {
     }
 }
 
+/// The query parameters that are numbers (cursors and limits); every other one is text,
+/// whatever it looks like (a search for "007" is not one for 7).
+const NUMERIC_PARAMETERS: [&str; 4] = ["before", "after", "limit", "since"];
+
 /// A request's query string as a JSON object, as the events' payloads are: each value
-/// percent-decoded (`+` is a space), a number where it is all digits.
+/// percent-decoded (`+` is a space); the [`NUMERIC_PARAMETERS`] as numbers when they
+/// are all digits.
 fn query_object(request: &Request<Incoming>) -> Value {
     let decode = |text: &str| percent_decode(&text.replace('+', " "));
     let mut query = serde_json::Map::new();
@@ -336,12 +341,13 @@ fn query_object(request: &Request<Incoming>) -> Value {
         .split('&')
         .filter_map(|pair| pair.split_once('='))
     {
-        let value = decode(value);
-        let value = match value.parse::<u64>() {
-            Ok(number) if !value.is_empty() => Value::from(number),
-            _ => Value::String(value),
-        };
-        query.insert(decode(key), value);
+        let (key, value) = (decode(key), decode(value));
+        let number = NUMERIC_PARAMETERS
+            .contains(&key.as_str())
+            .then(|| value.parse::<u64>().ok())
+            .flatten();
+        let value = number.map_or(Value::String(value), Value::from);
+        query.insert(key, value);
     }
     Value::Object(query)
 }

@@ -222,11 +222,7 @@ impl Chat {
     /// Validates a search request, from an event's payload or an HTTP query.
     pub fn parse_search(&self, payload: Option<&Value>) -> Result<SearchRequest, ChatError> {
         let fields = Fields::of(payload)?;
-        // A query string of digits arrives from an HTTP query as a number.
-        let q = match fields.0.get("q") {
-            Some(Value::Number(number)) => number.to_string(),
-            _ => fields.string("q")?.to_owned(),
-        };
+        let q = fields.string("q")?.to_owned();
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(ChatError::BadPayload(format!(
                 "q must be at most {MAX_QUERY_CHARS} characters"

@@ -148,7 +148,7 @@ impl App {
             .await
             .map_err(|_| ChatError::FileTooLarge(limit))?
             .to_bytes();
-        let text_of = |name: &str| query.get(name).map(query_text);
+        let text_of = |name: &str| query.get(name).and_then(Value::as_str).map(str::to_owned);
         let upload = match multipart {
             None => Upload {
                 name: text_of("name")
@@ -229,14 +229,6 @@ impl App {
             .map_err(|_| ChatError::Internal("reading a file failed"))?;
         let inline = record.file.width.is_some();
         Ok(file_response(bytes, &record.file.mime, &record, inline))
-    }
-}
-
-/// A query value as text (digits arrive as a number).
-fn query_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
     }
 }
 

@@ -19,6 +19,8 @@ const COMMIT_EVERY: Duration = Duration::from_millis(200);
 const MAX_BATCH: usize = 20_000;
 /// Messages read from the store at a time while catching up.
 const CATCH_UP_PAGE: usize = 1000;
+/// Messages a catch-up adds between commits: a commit costs far more than a message.
+const CATCH_UP_COMMIT: usize = 50_000;
 /// Memory for the index writer's buffer (one indexing thread: the server's cores are
 /// for chatting).
 const WRITER_BYTES: usize = 40 * 1024 * 1024;
@@ -79,7 +81,11 @@ impl Indexer {
     /// Takes in everything the store holds with a rev after the last commit's.
     pub(super) fn catch_up(&mut self) -> Result<(), SearchError> {
         let since = self.indexed_rev;
+        // Rooms are read one after another, so revs do not come in order: until
+        // everything is in, a commit records the rev the catch-up started from.
         let mut taken = 0;
+        let mut newest = since;
+        let mut uncommitted = 0;
         for room in self.store.room_names()? {
             let mut after = since;
             loop {
@@ -92,12 +98,18 @@ impl Indexer {
                 after = last.rev();
                 let full = changes.messages.len() == CATCH_UP_PAGE;
                 taken += changes.messages.len();
-                self.index(&changes.messages)?;
+                uncommitted += changes.messages.len();
+                newest = newest.max(self.add(&changes.messages)?);
+                if uncommitted >= CATCH_UP_COMMIT {
+                    self.commit(since, uncommitted)?;
+                    uncommitted = 0;
+                }
                 if !full {
                     break;
                 }
             }
         }
+        self.commit(newest, uncommitted)?;
         if taken > 0 {
             tracing::info!(
                 messages = taken,
@@ -107,10 +119,16 @@ impl Indexer {
         Ok(())
     }
 
-    /// Adds `batch` (replacing what the index had of each message), commits, and
-    /// makes it searchable.
+    /// Adds `batch`, commits, and makes it searchable.
     fn index(&mut self, batch: &[Stored]) -> Result<(), SearchError> {
-        let mut newest = self.indexed_rev;
+        let newest = self.add(batch)?.max(self.indexed_rev);
+        self.commit(newest, batch.len())
+    }
+
+    /// Adds `batch` to the writer, replacing what the index had of each message;
+    /// returns its largest rev.
+    fn add(&mut self, batch: &[Stored]) -> Result<u64, SearchError> {
+        let mut newest = 0;
         for stored in batch {
             self.writer
                 .delete_term(Term::from_field_u64(self.fields.id, stored.id()));
@@ -123,14 +141,20 @@ impl Indexer {
             }
             newest = newest.max(stored.rev());
         }
+        Ok(newest)
+    }
+
+    /// Commits what was added, recording `rev` as the index's, and makes it
+    /// searchable.
+    fn commit(&mut self, rev: u64, added: usize) -> Result<(), SearchError> {
         let mut commit = self.writer.prepare_commit()?;
-        commit.set_payload(&newest.to_string());
+        commit.set_payload(&rev.to_string());
         commit.commit()?;
         self.reader.reload()?;
-        self.indexed_rev = newest;
+        self.indexed_rev = rev;
         self.stats
             .searchable
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            .fetch_add(added as u64, Ordering::Relaxed);
         Ok(())
     }
 }
