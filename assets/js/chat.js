@@ -4,7 +4,9 @@
  *   state.js      the page's elements, its room, and what it knows right now
  *   render.js     messages on screen, each exactly once, in order
  *   sending.js    sending with a visible fate: sending → sent, or failed with Retry
- *   history.js    earlier messages, and catching up after an outage
+ *   history.js    earlier messages, and catching up (new messages, edits, deletions)
+ *   message.js    a message's text, mentions, quote, "edited" mark, reactions, actions
+ *   jump.js       showing one message with the history around it
  *   connection.js the socket, the connection indicator, and the HTTP fallback
  *   typing.js     "… is typing" both ways
  *   name.js       the user's name and the form that asks for it (open mode)
@@ -25,6 +27,7 @@ import { checkName, roomProblem } from './rules.js';
 import { storedName } from './prefs.js';
 import { setStatus, startHttpPolling, startSocket } from './chat/connection.js';
 import { loadOlder } from './chat/history.js';
+import { backToLive } from './chat/jump.js';
 import { applyName, setUpNameForm, showNameForm } from './chat/name.js';
 import { notice } from './chat/notices.js';
 import { nearBottom, scrollToBottom } from './chat/render.js';
@@ -77,7 +80,12 @@ async function init() {
   els.form.addEventListener('submit', submitMessage);
   els.input.addEventListener('input', onInputTyping);
   els.loadOlder.addEventListener('click', loadOlder);
-  els.jump.addEventListener('click', () => { scrollToBottom(); els.input.focus(); });
+  els.jump.addEventListener('click', () => {
+    // A view showing older messages (a search result's) goes back to the newest.
+    if (state.view.detached) backToLive(state.view);
+    else scrollToBottom();
+    els.input.focus();
+  });
   els.scroller.addEventListener('scroll', () => {
     if (els.scroller.scrollTop < 80) loadOlder();
     if (nearBottom()) els.jump.hidden = true;

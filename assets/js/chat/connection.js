@@ -1,22 +1,25 @@
 /*
  * chat/connection.js: staying connected to the room, and the indicator that says how.
  * The socket (parley-io.js) is the normal way: on every connect the page joins the room
- * and catches up from the newest message it has. While the socket is down, new messages
- * are polled over HTTP every 3 s from that same newest id (sends go over HTTP too, see
- * sending.js), so an outage costs speed, not messages. When the socket returns, polling
- * stops and the join's catch-up fills whatever happened in between.
+ * on screen and catches up every room it has loaded from the last change it applied
+ * (history.js), so messages, edits, reactions and deletions made meanwhile all arrive.
+ * While the socket is down, the room on screen is caught up over HTTP every 3 s (and the
+ * other loaded rooms in turn, one per round); sends go over HTTP too (sending.js), so an
+ * outage costs speed, not messages. When the socket returns, polling stops and the
+ * catch-up fills whatever happened in between.
  *
  * The room is the one on screen (state.view): a page that switches rooms joins each as it
- * is opened. Signed in, the socket hears the messages of all the user's rooms; each goes
- * to its room's view if the page holds a live one (joined since the last connect), and
- * every part that counts or lists rooms hears about it too (the `message` announcement).
+ * is opened. Signed in, the socket hears the messages of all the user's rooms and the
+ * changes to them (`message_updated`, `message_deleted`); each goes to its room's view if
+ * the page has loaded one, and every part that counts or lists rooms hears about new
+ * messages too (the `message` announcement).
  */
 
 import { goToSignIn, isUnauthorized } from '../account.js';
 import { showStatus } from '../page.js';
 import { rememberRoom } from '../prefs.js';
-import { getMessages } from './api.js';
-import { catchUp } from './history.js';
+import { getHistory, getMessages } from './api.js';
+import { catchUp, noteLiveRev } from './history.js';
 import { ERROR_TEXT, describeError, notice } from './notices.js';
 import { renderInitial, renderLive } from './render.js';
 import { PAGE, REQUEST_TIMEOUT_MS, announce, els, socketUp, state } from './state.js';
@@ -61,22 +64,39 @@ function stopHttpPolling() {
   state.httpTimer = null;
 }
 
+let pollTurn = 0;   // which of the other loaded rooms the next HTTP round catches up
+
+/** A loaded view other than the one on screen, a different one each round. */
+function nextOtherView() {
+  const others = Array.from(state.views.values()).filter((v) => v !== state.view && v.initialLoaded && !v.refused);
+  if (!others.length) return null;
+  pollTurn = (pollTurn + 1) % others.length;
+  return others[pollTurn];
+}
+
+/** Catches view `v` up over HTTP, for as long as the page polls. */
+function pollView(v) {
+  return catchUp(v, (params) => getHistory(v.room, params), () => state.httpPolling);
+}
+
 async function httpPoll() {
   if (!state.httpPolling || state.httpPollBusy) return;
   state.httpPollBusy = true;
   // The room on screen; a room the server refused is not asked again.
   const v = state.view;
-  const fetchPage = (params) => getMessages(v.room, params);
   try {
     if (v.refused) {
       // Nothing to fetch until another room is opened.
     } else if (!v.initialLoaded) {
-      const msgs = await fetchPage({ before: MAX_ID, limit: PAGE });
+      const msgs = await getMessages(v.room, { before: MAX_ID, limit: PAGE });
       if (state.httpPolling) renderInitial(v, msgs);
     } else {
-      // Page forward from our newest id: nothing missed after an outage.
-      await catchUp(v, v.newestId === null ? 0 : v.newestId, fetchPage, () => state.httpPolling);
+      // Everything that changed after what the view has: nothing missed after an outage.
+      await pollView(v);
     }
+    const other = nextOtherView();
+    // A room left or taken away since it was opened refuses: not a sign of an outage.
+    if (other && state.httpPolling) await pollView(other).catch(() => {});
     if (state.httpPolling && !socketUp()) setStatus('offline');
   } catch (err) {
     if (state.httpPolling && !socketUp()) setStatus('reconnecting');
@@ -92,13 +112,12 @@ async function httpPoll() {
 const REFUSED = new Set(['forbidden', 'not_found']);
 
 /**
- * Joins view `v`'s room (the one on screen) and catches it up from the newest message it
- * shows. Does nothing while the socket is down: the next 'connect' joins.
+ * Joins view `v`'s room (the one on screen) and catches it up from the last change it
+ * applied. Does nothing while the socket is down: the next 'connect' joins.
  */
 export function joinView(v) {
   const socket = state.socket;
   if (!socket || !socket.connected || !v.room) return;
-  const since = v.initialLoaded ? v.newestId : null;
   socket.timeout(REQUEST_TIMEOUT_MS).emit('join', { room: v.room }, (err, res) => {
     if (err) {
       // Lost with the connection: the next 'connect' joins again. Otherwise say so, and
@@ -125,11 +144,27 @@ export function joinView(v) {
     if (!v.initialLoaded) renderInitial(v, msgs);
     else renderLive(v, msgs);
     announce('joined', { view: v, res });
-    // Anything between what we had and the server's "last N": fetch it, page by page.
-    if (since !== null) {
-      catchUp(v, since).catch((e) => notice('Could not catch up: ' + describeError(e), e && e.code));
-    }
+    // Anything that changed after what the view had (before the server's "last N", or
+    // while the join was on its way): fetch it, page by page.
+    catchUp(v).catch((e) => { if (socket.connected) notice('Could not catch up: ' + describeError(e), e && e.code); });
   });
+}
+
+/**
+ * After a reconnect, the loaded rooms that are not on screen catch up too, one after
+ * another, so that coming back to one shows it as it is (and its changes apply live).
+ */
+async function catchUpOthers() {
+  const socket = state.socket;
+  for (const v of Array.from(state.views.values())) {
+    if (!socket.connected) return;
+    if (v === state.view || !v.initialLoaded || v.refused) continue;
+    try {
+      await catchUp(v);
+    } catch (err) {
+      // The room may be gone for us (removed, left); its join says so when it is opened.
+    }
+  }
 }
 
 /**
@@ -147,17 +182,41 @@ export function ask(event, payload) {
   });
 }
 
-/** A message broadcast to one of our rooms: into its view if that view is live, then announced. */
+/** The view a broadcast about `room` goes to, if the page has one for it. */
+function viewOf(room) {
+  return room === undefined ? state.view : state.views.get(room);
+}
+
+/** A message broadcast to one of our rooms: into its view if the page has loaded it, then announced. */
 function onMessage(m) {
   if (!m || typeof m !== 'object') return;
-  const v = m.room === undefined ? state.view : state.views.get(m.room);
-  // The room on screen takes every message, even one that beats the join's ack (its
-  // catch-up starts from where the view stood when it asked). Another view takes it only
-  // while it is live: one not joined since the last connect may have missed messages,
-  // and this one would hide that gap from the catch-up that starts at its newest id.
-  const shown = Boolean(v && (v === state.view || (v.joined && v.initialLoaded)));
-  if (shown) renderLive(v, [m]);
+  const v = viewOf(m.room);
+  // The room on screen takes every message, even one that beats the join's ack; another
+  // view once it has its first page. A catch-up goes by rev, not by the newest id shown,
+  // so a message shown early never hides a gap from it.
+  const shown = Boolean(v && (v === state.view || v.initialLoaded));
+  if (shown) {
+    renderLive(v, [m]);
+    noteLiveRev(v, m);
+  }
   announce('message', { message: m, shown });
+}
+
+/** `message_updated` {message}: an edit or a reaction, applied if its view has it. */
+function onUpdated(d) {
+  const m = d && d.message;
+  if (!m || typeof m.id !== 'number') return;
+  const v = viewOf(m.room);
+  if (!v || !v.initialLoaded) return;
+  renderLive(v, [m]);
+  noteLiveRev(v, m);
+}
+
+/** `message_deleted` {room, id}: the message goes from its view. */
+function onDeleted(d) {
+  if (!d || typeof d.id !== 'number') return;
+  const v = viewOf(d.room);
+  if (v) renderLive(v, [{ id: d.id, room: v.room, deleted: true }]);
 }
 
 /** Connects with `io` (parley-io.js) and keeps the page joined for as long as it is open. */
@@ -174,11 +233,15 @@ export function startSocket(io) {
     stopHttpPolling();
     setStatus('connected', socket.transportName);
     joinView(state.view);
+    catchUpOthers();
     announce('connected');
   });
   socket.on('transport', (name) => { if (socket.connected) setStatus('connected', name); });
   socket.on('disconnect', (reason) => {
-    for (const v of state.views.values()) v.joined = false;
+    for (const v of state.views.values()) {
+      v.joined = false;
+      v.caughtUp = false;
+    }
     clearTypers();
     setStatus('reconnecting');
     startHttpPolling();
@@ -196,6 +259,8 @@ export function startSocket(io) {
     notice((e && e.message) || ERROR_TEXT[code] || 'The server reported an error.', code);
   });
   socket.on('message', onMessage);
+  socket.on('message_updated', onUpdated);
+  socket.on('message_deleted', onDeleted);
   socket.on('typing', onTyping);
   announce('socket', { socket });
 

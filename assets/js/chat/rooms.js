@@ -1,9 +1,10 @@
 /*
  * chat/rooms.js: the records of my rooms (RoomInfo, see the README's "Rooms"): open and
- * closed rooms and direct messages, with their members, my unread and mention counts and
- * my read marker. The list comes from `rooms` (GET /api/rooms while the socket is down),
- * asked when the page starts, after every reconnect and whenever a `room` event says a
- * record changed; creating a room and opening a DM go through here too.
+ * closed rooms and direct messages, with their members, my unread and mention counts, my
+ * read marker and my notification level. The list comes from `rooms` (GET /api/rooms
+ * while the socket is down), asked when the page starts, after every reconnect and
+ * whenever a `room` event says a record changed; creating a room and opening a DM go
+ * through here too.
  */
 
 import { getRooms } from './api.js';
@@ -20,7 +21,9 @@ function isRoomInfo(r) {
   return r && typeof r.id === 'string' && (r.kind === 'open' || r.kind === 'closed' || r.kind === 'direct');
 }
 
-/** The record as the page keeps it: counts as numbers, members as a list. */
+const NOTIFY_LEVELS = ['all', 'mentions', 'none'];
+
+/** The record as the page keeps it: counts as numbers, members as a list, a notification level. */
 function normalize(r) {
   return {
     id: r.id,
@@ -31,6 +34,8 @@ function normalize(r) {
     mentions: Number.isInteger(r.mentions) ? r.mentions : 0,
     last_message: r.last_message && typeof r.last_message.id === 'number' ? r.last_message : null,
     read_marker: typeof r.read_marker === 'number' ? r.read_marker : 0,
+    // My notification level here (notify.js); the server's defaults when it says none.
+    notify: NOTIFY_LEVELS.includes(r.notify) ? r.notify : (r.kind === 'direct' ? 'all' : 'mentions'),
   };
 }
 

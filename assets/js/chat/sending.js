@@ -8,14 +8,19 @@
  *     which the server deduplicates, so a retry can never post twice.
  * Sends go over the socket when it is joined, else over HTTP POST. A send belongs to the
  * room it was written in (its view), also when the reader has moved on to another room.
+ * A reply carries `reply_to` and its echo already shows the quote; a message sent while
+ * the view shows an older stretch of the room (jump.js) brings it back to the newest.
  */
 
 import { newClientId } from '../page.js';
 import { isBlankText } from '../rules.js';
 import { createMessage } from './api.js';
+import { backToLive } from './jump.js';
+import { setQuote } from './message.js';
 import { showNameForm } from './name.js';
 import { describeError } from './notices.js';
 import { buildMessage, nearBottom, regroup, renderLive, scrollToBottom, setMsgState, setTime, updateEmpty } from './render.js';
+import { takeReply } from './reply.js';
 import { els, socketUp, state } from './state.js';
 import { stopTyping } from './typing.js';
 
@@ -30,11 +35,15 @@ export function submitMessage(event) {
   const text = els.input.value;
   if (isBlankText(text)) { els.input.focus(); return; }
   const v = state.view;
+  backToLive(v);
   const clientId = newClientId();
   const payload = { room: v.room, text, sender: state.name, client_id: clientId };
+  const replyTo = takeReply(v);
+  if (replyTo !== null) payload.reply_to = replyTo;
   const li = buildMessage(state.name, text, state.me ? state.me.username : undefined);
   li.classList.add('msg--own');
   li.dataset.clientId = clientId;
+  if (replyTo !== null) setQuote(v, li, replyTo);
   setTime(li, Date.now());
   v.list.append(li);
   regroup(li);
@@ -72,9 +81,9 @@ function deliver(v, clientId) {
 async function sendOverHttp(v, clientId) {
   const p = v.pending.get(clientId);
   if (!p) return;
-  const { text, sender, client_id } = p.payload;
+  const { text, sender, client_id, reply_to } = p.payload;
   try {
-    const message = await createMessage(v.room, { text, sender, client_id });
+    const message = await createMessage(v.room, { text, sender, client_id, reply_to });
     if (message) renderLive(v, [message], true);
     else fail(v, clientId, { code: 'internal', message: 'Unexpected server reply.' });
   } catch (err) {

@@ -2,7 +2,7 @@
  * chat/sidebar.js: the team chat's left column: my rooms (by name), my direct messages
  * (most recent first) and the people of the team with their online dots. A room with
  * unread messages is bold with its count; one that mentions me shows "@" and the number
- * of mentions instead. Choosing a room opens it in place (switch.js); choosing a person
+ * of mentions instead; a muted one (notifications off) is dimmed, with a crossed bell. Choosing a room opens it in place (switch.js); choosing a person
  * opens the direct message with them.
  *
  * On a phone (≤ 700 px) the column is a drawer over the conversation, opened by the
@@ -65,12 +65,19 @@ function roomItem(info) {
     a.append(icon(info.kind === 'closed' ? 'lock' : 'hash'));
   }
   a.append(element('span', 'side-item__name', title));
+  const muted = info.notify === 'none';
+  if (muted) {
+    a.classList.add('side-item--muted');
+    const bellOff = icon('bell-off');
+    bellOff.classList.add('side-item__muted');
+    a.append(bellOff);
+  }
   const b = badge(info);
   if (b) {
     b.setAttribute('aria-hidden', 'true');
     a.append(b);
   }
-  a.setAttribute('aria-label', title + spokenCounts(info));
+  a.setAttribute('aria-label', title + spokenCounts(info) + (muted ? ', muted' : ''));
   const li = element('li', '');
   li.append(a);
   return li;

@@ -55,11 +55,20 @@ export function newView(room, list) {
     room,
     list,
     byId: new Map(),       // render.js: message id → <li>, the single source of "already shown"
+    messages: new Map(),   // render.js: message id → the message as last heard (quotes, notifications)
+    deleted: new Set(),    // render.js: ids known deleted; a deletion is final, nothing brings them back
+    rev: 0,                // history.js: every change of the room up to this rev is applied (catch-up's `since`)
+    caughtUp: false,       // history.js: caught up since the last connect, so live events move `rev`
+    detached: false,       // jump.js: shows messages around an older one, not the newest (no live additions)
+    loadingNewer: false,   // jump.js
+    epoch: 0,              // jump.js: counts the times the view was emptied, so late answers are dropped
+    replyTo: null,         // reply.js: the id of the message the composer answers, in this room
     pending: new Map(),    // sending.js: client_id → { el, payload } for echoes not yet confirmed
     oldestId: null,        // render.js: the cursor for "load earlier messages"
     newestId: null,        // render.js: the cursor for catch-up and HTTP polling
     initialLoaded: false,  // render.js: the first page of history is on screen
     hasMore: false,        // render.js: the server has older messages than the oldest shown
+    hasNewer: false,       // jump.js: detached, and the server has newer messages than the newest shown
     loadingOlder: false,   // history.js
     joined: false,         // connection.js: the server acknowledged our join since the last connect
     refused: false,        // connection.js: the server said this room is not ours to open
@@ -119,6 +128,7 @@ const bus = new EventTarget();
  *   joined        {view, res}    a join was acknowledged
  *   refused       {view, error}  a join was refused (forbidden, not_found)
  *   rendered      {view}         new messages appeared at the bottom of a view
+ *   changed       {view, id}     a message shown in a view was edited, reacted to or deleted
  *   switched      {view}         another room is on screen
  *   rooms         {}             the room records or their counts changed
  *   people        {}             who exists or who is online changed

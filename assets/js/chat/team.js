@@ -11,15 +11,25 @@
  *   switch.js    opening another room without reloading
  *   dialogs.js   "New room", "Browse open rooms" and "Message someone"
  *   members.js   the room's members: adding, removing, leaving
+ *   actions.js   reacting, replying, editing and deleting (reactions.js, reply.js, edit.js)
+ *   mentions.js  `@` suggestions in the message box
+ *   notify.js    notification levels, desktop notifications and their sound
+ *   search.js    the search box and its results
+ *   jump.js      showing a message (a result, a quote, a notification) with its context
  * In open mode none of this runs: the page is the one-room chat it always was.
  */
 
+import { setUpActions } from './actions.js';
 import { setUpDialogs } from './dialogs.js';
+import { setUpJumps } from './jump.js';
 import { refreshMembers, setUpMembers } from './members.js';
+import { setUpMentions } from './mentions.js';
+import { setUpNotifications } from './notify.js';
 import { loadPeople, onPresence } from './presence.js';
 import { nearBottom } from './render.js';
 import { applyRoom, refreshRooms, scheduleRefresh } from './rooms.js';
 import { showRoomHead } from './roomhead.js';
+import { setUpSearch } from './search.js';
 import { setUpSidebar, showSidebar } from './sidebar.js';
 import { els, on, state } from './state.js';
 import { openRoom, setUpSwitching } from './switch.js';
@@ -40,12 +50,22 @@ export function startTeam() {
   setUpDialogs(openRoom);
   setUpMembers(openRoom);
   setUpSwitching();
+  setUpActions();
+  setUpMentions();
+  setUpNotifications();
+  setUpSearch();
+  setUpJumps();
 
   on('rooms', redraw);
   on('people', redraw);
   on('switched', redraw);
   on('message', noteMessage);
   on('rendered', ({ view }) => { if (view === state.view) considerRead(); });
+  // A deleted message may have been counted unread: the server counts again.
+  on('changed', ({ view, deleted }) => {
+    const info = state.rooms.get(view.room);
+    if (deleted && info && info.unread > 0) scheduleRefresh();
+  });
   on('joined', ({ view }) => {
     if (view === state.view && view.entering) {
       view.entering = false;

@@ -15,6 +15,7 @@
 
 import { element } from '../page.js';
 import { ask } from './connection.js';
+import { mentionsMe } from './message.js';
 import { nearBottom, scrollToBottom } from './render.js';
 import { scheduleRefresh, touchRoom } from './rooms.js';
 import { announce, els, socketUp, state } from './state.js';
@@ -94,17 +95,6 @@ export function onReadEvent(d) {
   if (d && typeof d.room === 'string' && typeof d.id === 'number') markRead(d.room, d.id);
 }
 
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Whether `text` mentions me (@username) or everyone (@room), as the server counts it. */
-function mentionsMe(text) {
-  if (!state.me || typeof text !== 'string') return false;
-  const re = new RegExp('(^|[^A-Za-z0-9_.-])@(' + escapeRegExp(state.me.username) + '|room)(?![A-Za-z0-9_-])', 'i');
-  return re.test(text);
-}
-
 /**
  * A message broadcast to one of my rooms (`shown`: it went into a view). Someone else's
  * message I cannot see now counts as unread; one I can see moves my marker instead.
@@ -126,7 +116,7 @@ export function noteMessage({ message: m, shown }) {
       considerRead();
     } else {
       info.unread = Math.min(MAX_COUNT, info.unread + 1);
-      if (mentionsMe(m.text)) info.mentions = Math.min(MAX_COUNT, info.mentions + 1);
+      if (mentionsMe(m)) info.mentions = Math.min(MAX_COUNT, info.mentions + 1);
       if (v === state.view && shown && !dividerOf(v)) placeDivider(v);
     }
   }
