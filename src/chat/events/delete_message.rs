@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{ChatEvent, Reply, signed_in};
+use super::{ChatEvent, Reply, change_request};
 use crate::accounts::{Identity, Role};
-use crate::chat::request::Fields;
 use crate::chat::{Chat, ChatError};
 use crate::socketio::{Args, Socket};
 use crate::store::{ChangeKind, ChangeRequest};
@@ -23,18 +22,12 @@ impl ChatEvent for DeleteMessage {
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        let who = signed_in(chat, author)?;
-        let fields = Fields::of(payload)?;
-        let room = fields.room()?;
-        chat.check_read(Some(&who), &room)?;
-        Ok(DeleteMessage(ChangeRequest {
-            id: fields.message_id()?,
-            kind: ChangeKind::Delete {
+        change_request(chat, author, payload, |who, _, _| {
+            Ok(ChangeKind::Delete {
                 as_admin: who.role == Role::Admin,
-            },
-            room,
-            by: who.username,
-        }))
+            })
+        })
+        .map(DeleteMessage)
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {

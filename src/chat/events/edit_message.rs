@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{ChatEvent, Reply, answer_changed, signed_in};
+use super::{ChatEvent, Reply, answer_changed, change_request};
 use crate::accounts::Identity;
-use crate::chat::request::Fields;
 use crate::chat::{Chat, ChatError};
 use crate::model::MessageText;
 use crate::socketio::Socket;
@@ -24,20 +23,14 @@ impl ChatEvent for EditMessage {
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        let who = signed_in(chat, author)?;
-        let fields = Fields::of(payload)?;
-        let room = fields.room()?;
-        chat.check_read(Some(&who), &room)?;
-        let text = MessageText::parse(fields.string("text")?, chat.limits().max_text_chars)?;
-        Ok(EditMessage(ChangeRequest {
-            id: fields.message_id()?,
-            kind: ChangeKind::Edit {
-                mentions: chat.mentions_in(&text, &room),
+        change_request(chat, author, payload, |_, fields, room| {
+            let text = MessageText::parse(fields.string("text")?, chat.limits().max_text_chars)?;
+            Ok(ChangeKind::Edit {
+                mentions: chat.mentions_in(&text, room),
                 text,
-            },
-            room,
-            by: who.username,
-        }))
+            })
+        })
+        .map(EditMessage)
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {

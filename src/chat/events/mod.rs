@@ -31,10 +31,12 @@ use serde_json::Value;
 use super::limits::{Admission, Connection};
 use super::{Chat, ChatError, Refusal, encoded};
 use crate::accounts::Identity;
+use crate::chat::request::Fields;
+use crate::model::RoomName;
 use crate::model::Stored;
 use crate::rooms::{RoomChange, RoomInfo};
 use crate::socketio::{AckResponder, Event, Handlers, Outgoing, Socket};
-use crate::store::Changed;
+use crate::store::{ChangeKind, ChangeRequest, Changed};
 
 /// One event of the chat: parse, then apply (mini-redis's command shape).
 trait ChatEvent: Sized {
@@ -239,4 +241,24 @@ fn answer_changed(reply: Reply, changed: Result<Changed, ChatError>) {
         }
         Err(error) => reply.error(error),
     }
+}
+
+/// A change to message `{room, id, …}` of a room the signed-in author can read; `kind`
+/// reads the rest of the payload.
+fn change_request(
+    chat: &Chat,
+    author: Option<&Identity>,
+    payload: Option<&Value>,
+    kind: impl FnOnce(&Identity, &Fields<'_>, &RoomName) -> Result<ChangeKind, ChatError>,
+) -> Result<ChangeRequest, ChatError> {
+    let who = signed_in(chat, author)?;
+    let fields = Fields::of(payload)?;
+    let room = fields.room()?;
+    chat.check_read(Some(&who), &room)?;
+    Ok(ChangeRequest {
+        id: fields.message_id()?,
+        kind: kind(&who, &fields, &room)?,
+        room,
+        by: who.username,
+    })
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{ChatEvent, Reply, answer_changed, signed_in};
+use super::{ChatEvent, Reply, answer_changed, change_request};
 use crate::accounts::Identity;
-use crate::chat::request::Fields;
 use crate::chat::{Chat, ChatError};
 use crate::model::Emoji;
 use crate::socketio::Socket;
@@ -24,19 +23,13 @@ impl ChatEvent for React {
         author: Option<&Identity>,
         payload: Option<&Value>,
     ) -> Result<Self, ChatError> {
-        let who = signed_in(chat, author)?;
-        let fields = Fields::of(payload)?;
-        let room = fields.room()?;
-        chat.check_read(Some(&who), &room)?;
-        Ok(React(ChangeRequest {
-            id: fields.message_id()?,
-            kind: ChangeKind::React {
+        change_request(chat, author, payload, |_, fields, _| {
+            Ok(ChangeKind::React {
                 emoji: Emoji::parse(fields.string("emoji")?)?,
                 on: fields.optional_bool("on")?.unwrap_or(true),
-            },
-            room,
-            by: who.username,
-        }))
+            })
+        })
+        .map(React)
     }
 
     fn apply(self, chat: &Arc<Chat>, socket: &Arc<Socket>, reply: Reply) {
