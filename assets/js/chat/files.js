@@ -32,6 +32,7 @@ import { els, state } from './state.js';
 const PREVIEW_MAX = 320;   // px: the longest side of an inline image
 const FILE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MB = 1024 * 1024;
+const LOCAL_PREVIEW_MAX = 8 * MB; // a picture larger than this is previewed as a chip until sent
 
 const ui = {
   button: document.getElementById('attach-button'),
@@ -141,14 +142,21 @@ export function drawFiles(li, m) {
 
 // ---------- uploading ----------
 
-/** The preview of a file not sent yet: the picture itself, or a chip without a link. */
-function localPreview(file, url) {
+/**
+ * The preview of a file not sent yet: the picture itself, or a chip without a link. The
+ * page's policy allows images from itself and data: addresses only (not blob:), so the
+ * picture is read as a data: address, which is worth it only for a picture of usual size.
+ */
+function localPreview(file) {
+  const readable = /^image\/(png|jpeg|gif|webp)$/.test(file.type) && file.size <= LOCAL_PREVIEW_MAX;
   const box = element('div', 'msg__files msg__files--local');
-  if (url) {
+  if (readable) {
     const tile = element('span', 'file-image');
     const img = element('img', 'file-image__img');
     img.alt = file.name;
-    img.src = url;
+    const reader = new FileReader();
+    reader.addEventListener('load', () => { if (typeof reader.result === 'string') img.src = reader.result; }, { once: true });
+    reader.readAsDataURL(file);
     // Its size is known only once it loaded; until then a box of the usual size holds its place.
     img.width = PREVIEW_MAX;
     img.height = Math.round(PREVIEW_MAX * 0.6);
@@ -234,7 +242,6 @@ async function deliver(v, clientId) {
   if ((status === 200 || status === 201) && body && body.message) {
     // The broadcast may have come first; renderLive swaps the echo either way, once.
     renderLive(v, [body.message], true);
-    if (p.url) URL.revokeObjectURL(p.url);
     return;
   }
   if (v.pending.get(clientId) !== p) return;
@@ -246,7 +253,6 @@ async function deliver(v, clientId) {
   remove.setAttribute('aria-label', 'Remove this file that was not sent');
   remove.addEventListener('click', () => {
     v.pending.delete(clientId);
-    if (p.url) URL.revokeObjectURL(p.url);
     const next = p.el.nextElementSibling;
     p.el.remove();
     if (next) regroup(next);
@@ -266,16 +272,15 @@ export function shareFiles(files) {
   backToLive(v);
   for (const file of list) {
     const clientId = newClientId();
-    const url = /^image\/(png|jpeg|gif|webp)$/.test(file.type) ? URL.createObjectURL(file) : null;
     const li = buildMessage(state.name, file.name, state.me ? state.me.username : undefined);
     li.classList.add('msg--own', 'msg--files', 'msg--file-only');
     li.dataset.clientId = clientId;
-    li.querySelector('.msg__line').prepend(localPreview(file, url));
+    li.querySelector('.msg__line').prepend(localPreview(file));
     setTime(li, Date.now());
     v.list.append(li);
     regroup(li);
     // payload.sender: how render.js recognises the server's copy as this echo.
-    v.pending.set(clientId, { el: li, payload: { sender: state.name }, file, url });
+    v.pending.set(clientId, { el: li, payload: { sender: state.name }, file });
     deliver(v, clientId);
   }
   updateEmpty();
