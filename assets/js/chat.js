@@ -5,6 +5,7 @@
  *   render.js     messages on screen, each exactly once, in order
  *   sending.js    sending with a visible fate: sending → sent, or failed with Retry
  *   history.js    earlier messages, and catching up (new messages, edits, deletions)
+ *   files.js      sharing files (attach, drop, paste) and a message's images and files
  *   message.js    a message's text, mentions, quote, "edited" mark, reactions, actions
  *   jump.js       showing one message with the history around it
  *   connection.js the socket, the connection indicator, and the HTTP fallback
@@ -26,6 +27,7 @@ import './app.js';
 import { checkName, roomProblem } from './rules.js';
 import { storedName } from './prefs.js';
 import { setStatus, startHttpPolling, startSocket } from './chat/connection.js';
+import { setUpFiles } from './chat/files.js';
 import { loadOlder } from './chat/history.js';
 import { backToLive } from './chat/jump.js';
 import { applyName, setUpNameForm, showNameForm } from './chat/name.js';
@@ -79,6 +81,7 @@ async function init() {
 
   els.form.addEventListener('submit', submitMessage);
   els.input.addEventListener('input', onInputTyping);
+  setUpFiles();
   els.loadOlder.addEventListener('click', loadOlder);
   els.jump.addEventListener('click', () => {
     // A view showing older messages (a search result's) goes back to the newest.

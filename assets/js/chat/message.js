@@ -1,7 +1,7 @@
 /*
  * chat/message.js: what a message row shows besides its author and time, drawn from the
- * message as it is now: the text with its mentions marked, the quote of the message it
- * answers, the "edited" mark, the reactions with their counts, and (signed in) the
+ * message as it is now: the text with its mentions marked, its files (files.js), the
+ * quote of the message it answers, the "edited" mark, the reactions with their counts, and (signed in) the
  * buttons to react, reply, edit and delete. render.js decides which rows exist and in
  * what order and calls drawMessage for a new row and again for each newer copy (an edit,
  * a reaction), so a change is drawn exactly as a new message is. What the buttons do is
@@ -9,6 +9,7 @@
  */
 
 import { element } from '../page.js';
+import { drawFiles } from './files.js';
 import { icon } from './icons.js';
 import { personName } from './presence.js';
 import { state } from './state.js';
@@ -204,13 +205,14 @@ function fullDate(ts) {
 }
 
 /**
- * Draws row `li` of view `v` from message `m` as it is now: text and mentions, quote,
+ * Draws row `li` of view `v` from message `m` as it is now: text and mentions, files, quote,
  * "edited", reactions, and the actions (signed in, once the message has an id).
  */
 export function drawMessage(v, li, m) {
   li.dataset.rev = String(revOf(m));
   const line = li.querySelector('.msg__line');
   fillText(li.querySelector('.msg__bubble'), String(m.text), m.mentions);
+  drawFiles(li, m);
   li.classList.toggle('msg--mention', mentionsMe(m));
 
   const quote = li.querySelector(':scope > .msg__quote');
