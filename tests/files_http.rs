@@ -13,21 +13,18 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Script, ServerProcess, run_client, run_parley, start_parley};
+use support::team::{ACCOUNTS, PASSWORD, Team, parley_in};
+use support::{Client, Script, ServerProcess, run_client, start_parley};
 
-const PASSWORD: &str = "correct horse battery";
 /// Admin alice, then the members.
 const TEAM: [&str; 4] = ["alice", "bob", "carol", "dave"];
-/// No rate limit: a test sends many requests in a row, which is not what it is about.
-const ACCOUNTS: [&str; 4] = ["--auth", "accounts", "--rate-limit", "0"];
 /// The open room most tests send to.
 const ROOM: &str = "general";
 /// How long a change made off the request's path (a deleted message's files going)
@@ -38,78 +35,20 @@ const MAX_PIXELS: u64 = 50_000_000;
 
 // ------------------------------------------------------------------ the team
 
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns the output.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// The team made once per test binary with the CLI: a data directory and each user's
-/// API token (the last line `parley token create` prints). Every test copies the
-/// directory, since a server holds its own exclusively.
-fn team() -> &'static (tempfile::TempDir, BTreeMap<String, String>) {
-    static MADE: OnceLock<(tempfile::TempDir, BTreeMap<String, String>)> = OnceLock::new();
-    MADE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut tokens = BTreeMap::new();
-        for name in TEAM {
-            let mut args = vec!["user", "add", name, "--password-stdin"];
-            if name == "alice" {
-                args.push("--admin");
-            }
-            parley(dir.path(), &args, &format!("{PASSWORD}\n"));
-            let printed = parley(dir.path(), &["token", "create", name, "--name", "ci"], "");
-            let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
-            let token = printed
-                .lines()
-                .map(str::trim)
-                .rfind(|line| !line.is_empty())
-                .expect("the token is printed");
-            tokens.insert(name.to_owned(), token.to_owned());
-        }
-        (dir, tokens)
-    })
+/// The team, made once per test binary.
+fn team() -> &'static Team {
+    Team::shared(&TEAM, &[])
 }
 
 fn token(user: &str) -> &'static str {
-    team().1.get(user).expect("a member of the team")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    team().token(user)
 }
 
 /// A server in accounts mode with `extra` flags on a copy of the team's data, which
 /// goes with the returned directory.
 fn team_server(extra: &[&str]) -> (tempfile::TempDir, ServerProcess) {
-    let data = tempfile::tempdir().expect("temporary directory");
-    copy_dir(team().0.path(), data.path());
-    let mut args = ACCOUNTS.to_vec();
-    args.extend_from_slice(extra);
-    let server = start_parley(data.path(), &args);
+    let (data, server, _) = team().server(extra);
     (data, server)
-}
-
-/// The team's tokens as the client scripts take them.
-fn tokens_json() -> String {
-    serde_json::to_string(&team().1).unwrap()
 }
 
 // ------------------------------------------------------------------ plain HTTP
@@ -1797,7 +1736,7 @@ fn export_and_import_carry_the_files_byte_exact() {
     drop(bob);
     assert!(server.terminate().success(), "parley stops cleanly");
 
-    let export = parley(data.path(), &["export"], "");
+    let export = parley_in(data.path(), &["export"], "");
     let export = String::from_utf8(export.stdout).expect("an export is UTF-8");
     let file_lines: Vec<Value> = export
         .lines()
@@ -1827,10 +1766,10 @@ fn export_and_import_carry_the_files_byte_exact() {
     }
 
     let moved = tempfile::tempdir().expect("temporary directory");
-    let imported = parley(moved.path(), &["import"], &export);
+    let imported = parley_in(moved.path(), &["import"], &export);
     let said = String::from_utf8_lossy(&imported.stderr).into_owned();
     assert!(said.contains("imported 3 messages"), "{said}");
-    let again = parley(moved.path(), &["import"], &export);
+    let again = parley_in(moved.path(), &["import"], &export);
     let said = String::from_utf8_lossy(&again.stderr).into_owned();
     assert!(
         said.contains("imported 0 messages"),
@@ -1921,7 +1860,7 @@ fn the_python_client_hears_an_upload_and_downloads_it() {
     let out = run_client(
         Client::Python,
         "files.py",
-        &[&server.url, &tokens_json(), ROOM],
+        &[&server.url, team().tokens_json(), ROOM],
     );
     assert!(out.contains("ok files"), "{out}");
 }
