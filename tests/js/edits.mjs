@@ -39,7 +39,7 @@
 
 import {
   QUIET_MS, apiWith, assertSame, call, check, forget, none, ok, randomName, recordingSocket,
-  refused, roomOf, runScenarioFromArgv, seen, sendMany as sendAll, show, signInAs, sleep, waitFor, waitUntil,
+  refused, roomOf, runTeamScenarioFromArgv, seen, sendMany as sendAll, show, signInAs, sleep, waitFor, waitUntil,
 } from './lib.mjs';
 
 const USAGE = 'node edits.mjs http://127.0.0.1:PORT <scenario> TOKENS [ARGS]';
@@ -909,15 +909,10 @@ const scenarios = {
   'open-mode': scenarioOpenMode,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 30000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },

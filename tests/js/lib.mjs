@@ -263,3 +263,14 @@ export async function apiWith(baseUrl, token, method, path, body) {
   try { json = JSON.parse(text); } catch { /* kept as text */ }
   return { status: response.status, text, json };
 }
+
+// The command line of the team scripts: `<url> <scenario> TOKENS [args...]`, TOKENS a
+// JSON object {username: API token} handed to `setTokens` before the scenario starts
+// (`open-mode` takes none); the rest as runScenarioFromArgv.
+export function runTeamScenarioFromArgv({ scenarios, setTokens, ...rest }) {
+  const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...args) => {
+    if (name !== 'open-mode') setTokens(JSON.parse(json || '{}'));
+    return run(...args);
+  }]));
+  return runScenarioFromArgv({ ...rest, scenarios: withTokens });
+}

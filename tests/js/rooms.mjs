@@ -38,7 +38,7 @@
 import { createHash } from 'node:crypto';
 import {
   QUIET_MS, apiWith, assertSame, call, check, fail, forget, none, ok, randomName, recordingSocket,
-  refused, roomOf, runScenarioFromArgv, seen, send, sendMany, show, signInAs, sleep, waitFor, waitUntil,
+  refused, roomOf, runTeamScenarioFromArgv, seen, send, sendMany, show, signInAs, sleep, waitFor, waitUntil,
 } from './lib.mjs';
 
 const USAGE = 'node rooms.mjs http://127.0.0.1:PORT <scenario> TOKENS [USER]';
@@ -694,15 +694,10 @@ const scenarios = {
   seed: scenarioSeed,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 90000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },

@@ -31,7 +31,7 @@
 
 import {
   assertSame, call, check, fail, ok, randomName, recordingSocket, refused,
-  runScenarioFromArgv, send, show, signInAs, sleep,
+  runTeamScenarioFromArgv, send, show, signInAs, sleep,
 } from './lib.mjs';
 
 const USAGE = 'node search.mjs http://127.0.0.1:PORT <scenario> TOKENS [ARGS]';
@@ -516,15 +516,10 @@ const scenarios = {
   'open-mode': scenarioOpenMode,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 60000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },
