@@ -16,55 +16,11 @@
 
 mod support;
 
-use std::path::Path;
+use support::team::browser_scenario;
 
-use support::{Client, artifacts_dir, require_browser, run_client, run_parley, start_parley};
-
-/// Everyone's password; the script signs in with it.
-const PASSWORD: &str = "correct horse battery";
-
-/// The team: username, display name, and whether they are an admin.
-const PEOPLE: [(&str, &str, bool); 3] = [
-    ("alice", "Alice Martin", true),
-    ("bob", "Bob Lee", false),
-    ("carol", "Carol Diaz", false),
-];
-
-/// Adds one person to the (stopped) server's data directory, as an operator would.
-fn add_user(data: &Path, username: &str, name: &str, admin: bool) {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = vec!["user", "add", username, "--name", name, "--password-stdin"];
-    if admin {
-        args.push("--admin");
-    }
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, &format!("{PASSWORD}\n"));
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Runs `scenario` against a fresh server whose team is PEOPLE.
+/// Runs `scenario` against a fresh server whose team is `support::team::PEOPLE`.
 fn run_scenario(scenario: &str) {
-    require_browser();
-    let data = tempfile::tempdir().expect("temp data dir");
-    for (username, name, admin) in PEOPLE {
-        add_user(data.path(), username, name, admin);
-    }
-    let server = start_parley(data.path(), &["--auth", "accounts"]);
-    let artifacts = artifacts_dir();
-    let out = run_client(
-        Client::Node,
-        "browser_edits.mjs",
-        &[
-            scenario,
-            &server.url,
-            artifacts.to_str().expect("UTF-8 path"),
-        ],
-    );
-    assert!(out.contains(&format!("ok {scenario}")), "{out}");
+    browser_scenario("browser_edits.mjs", scenario);
 }
 
 #[test]

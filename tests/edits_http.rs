@@ -11,48 +11,17 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{Client, ServerProcess, http, run_client, run_parley, start_parley};
+use support::team::{ACCOUNTS, add_team, parley_in};
+use support::{Client, ServerProcess, http, run_client, start_parley};
 
-const PASSWORD: &str = "correct horse battery";
-const ACCOUNTS: [&str; 4] = ["--auth", "accounts", "--rate-limit", "0"];
 /// The room the seed fills; every deleted text in it contains this.
 const ROOM: &str = "archive";
 const DELETED: &str = "deleted-text";
 
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns its output.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 /// A data directory with admin alice and members bob and carol, and their API tokens
 /// as a JSON object. Made for each test: this binary's tests are few.
 fn team(data: &Path) -> Value {
-    let mut tokens = serde_json::Map::new();
-    for name in ["alice", "bob", "carol"] {
-        let mut args = vec!["user", "add", name, "--password-stdin"];
-        if name == "alice" {
-            args.push("--admin");
-        }
-        parley(data, &args, &format!("{PASSWORD}\n"));
-        let printed = parley(data, &["token", "create", name, "--name", "ci"], "");
-        let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
-        let token = printed
-            .lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty())
-            .expect("the token is printed");
-        tokens.insert(name.to_owned(), token.into());
-    }
-    Value::Object(tokens)
+    add_team(data, &["alice", "bob", "carol"], &[])
 }
 
 /// A server on `data` with the seed's room in it.
@@ -162,7 +131,7 @@ fn export_and_import_keep_edits_reactions_replies_and_tombstones() {
     assert!(again.terminate().success(), "parley stops cleanly");
 
     // The export: the changes are in it, the deleted texts are not.
-    let export = parley(&source, &["export"], "");
+    let export = parley_in(&source, &["export"], "");
     let export = String::from_utf8(export.stdout).expect("an export is UTF-8");
     assert!(
         !export.contains(DELETED),
@@ -192,7 +161,7 @@ fn export_and_import_keep_edits_reactions_replies_and_tombstones() {
         "imported 8 messages, skipped 0",
         "imported 0 messages, skipped 8",
     ] {
-        let imported = parley(&target, &["import"], &backup);
+        let imported = parley_in(&target, &["import"], &backup);
         let said = String::from_utf8_lossy(&imported.stderr);
         assert!(said.contains(expected), "expected {expected:?}: {said}");
     }

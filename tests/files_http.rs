@@ -13,21 +13,18 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier, OnceLock};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Client, Script, ServerProcess, run_client, run_parley, start_parley};
+use support::team::{ACCOUNTS, PASSWORD, Team, parley_in};
+use support::{Client, Script, ServerProcess, run_client, start_parley};
 
-const PASSWORD: &str = "correct horse battery";
 /// Admin alice, then the members.
 const TEAM: [&str; 4] = ["alice", "bob", "carol", "dave"];
-/// No rate limit: a test sends many requests in a row, which is not what it is about.
-const ACCOUNTS: [&str; 4] = ["--auth", "accounts", "--rate-limit", "0"];
 /// The open room most tests send to.
 const ROOM: &str = "general";
 /// How long a change made off the request's path (a deleted message's files going)
@@ -38,78 +35,20 @@ const MAX_PIXELS: u64 = 50_000_000;
 
 // ------------------------------------------------------------------ the team
 
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns the output.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// The team made once per test binary with the CLI: a data directory and each user's
-/// API token (the last line `parley token create` prints). Every test copies the
-/// directory, since a server holds its own exclusively.
-fn team() -> &'static (tempfile::TempDir, BTreeMap<String, String>) {
-    static MADE: OnceLock<(tempfile::TempDir, BTreeMap<String, String>)> = OnceLock::new();
-    MADE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut tokens = BTreeMap::new();
-        for name in TEAM {
-            let mut args = vec!["user", "add", name, "--password-stdin"];
-            if name == "alice" {
-                args.push("--admin");
-            }
-            parley(dir.path(), &args, &format!("{PASSWORD}\n"));
-            let printed = parley(dir.path(), &["token", "create", name, "--name", "ci"], "");
-            let printed = String::from_utf8_lossy(&printed.stdout).into_owned();
-            let token = printed
-                .lines()
-                .map(str::trim)
-                .rfind(|line| !line.is_empty())
-                .expect("the token is printed");
-            tokens.insert(name.to_owned(), token.to_owned());
-        }
-        (dir, tokens)
-    })
+/// The team, made once per test binary.
+fn team() -> &'static Team {
+    Team::shared(&TEAM, &[])
 }
 
 fn token(user: &str) -> &'static str {
-    team().1.get(user).expect("a member of the team")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    team().token(user)
 }
 
 /// A server in accounts mode with `extra` flags on a copy of the team's data, which
 /// goes with the returned directory.
 fn team_server(extra: &[&str]) -> (tempfile::TempDir, ServerProcess) {
-    let data = tempfile::tempdir().expect("temporary directory");
-    copy_dir(team().0.path(), data.path());
-    let mut args = ACCOUNTS.to_vec();
-    args.extend_from_slice(extra);
-    let server = start_parley(data.path(), &args);
+    let (data, server, _) = team().server(extra);
     (data, server)
-}
-
-/// The team's tokens as the client scripts take them.
-fn tokens_json() -> String {
-    serde_json::to_string(&team().1).unwrap()
 }
 
 // ------------------------------------------------------------------ plain HTTP
@@ -293,6 +232,11 @@ fn upload_raw(
     request(&server.url, "POST", &path, &headers, content)
 }
 
+/// bob's upload to ROOM as a raw body.
+fn bob_uploads(server: &ServerProcess, name: &str, content_type: &str, content: &[u8]) -> Reply {
+    upload_raw(server, Some("bob"), ROOM, name, content_type, "", content)
+}
+
 /// A `multipart/form-data` body: the text `fields`, then the file; and its type.
 fn form(fields: &[(&str, &str)], name: &str, file_type: &str, content: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----parley-test-7MA4YWxkTrZu0gW";
@@ -436,6 +380,27 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 // ------------------------------------------------------------------ the data directory
+
+/// Asserts `reply` is the refusal `status` with the error `code`.
+fn assert_refused(reply: &Reply, status: u16, code: &str, what: &str) {
+    assert_eq!(
+        (reply.status, reply.code()),
+        (status, json!(code)),
+        "{what}: {}",
+        reply.text()
+    );
+}
+
+/// Asserts a refused upload left nothing: no content stored, no message in ROOM as
+/// `reader` reads it.
+fn assert_nothing_kept(server: &ServerProcess, data: &Path, reader: &str) {
+    assert_eq!(contents(data), Vec::<PathBuf>::new(), "nothing stored");
+    assert_eq!(
+        history(server, reader, ROOM),
+        Vec::<Value>::new(),
+        "nothing sent"
+    );
+}
 
 /// The stored contents under DATA/files (thumbnails and half-written files left out).
 fn contents(data: &Path) -> Vec<PathBuf> {
@@ -769,20 +734,10 @@ fn uploads_that_are_not_files_are_refused() {
         ],
         fileless.as_bytes(),
     );
-    assert_eq!(
-        (reply.status, reply.code()),
-        (400, json!("invalid")),
-        "{}",
-        reply.text()
-    );
+    assert_refused(&reply, 400, "invalid", "the upload");
     for name in ["../../etc/passwd", "a\\b", ".."] {
-        let reply = upload_raw(&server, Some("bob"), ROOM, name, "text/plain", "", b"x");
-        assert_eq!(
-            (reply.status, reply.code()),
-            (400, json!("invalid")),
-            "{name}: {}",
-            reply.text()
-        );
+        let reply = bob_uploads(&server, name, "text/plain", b"x");
+        assert_refused(&reply, 400, "invalid", name);
     }
     let get_instead = get(
         &server,
@@ -795,12 +750,7 @@ fn uploads_that_are_not_files_are_refused() {
         (anonymous.status, anonymous.code()),
         (401, json!("unauthorized"))
     );
-    assert_eq!(
-        contents(data.path()),
-        Vec::<PathBuf>::new(),
-        "nothing stored"
-    );
-    assert_eq!(history(&server, "bob", ROOM), Vec::<Value>::new());
+    assert_nothing_kept(&server, data.path(), "bob");
 }
 
 // ------------------------------------------------------------------ downloads
@@ -809,8 +759,7 @@ fn uploads_that_are_not_files_are_refused() {
 fn downloads_carry_their_type_disposition_nosniff_and_a_sandbox() {
     let (_data, server) = team_server(&[]);
     let send = |name: &str, content_type: &str, content: &[u8]| -> Value {
-        let message =
-            upload_raw(&server, Some("bob"), ROOM, name, content_type, "", content).message(201);
+        let message = bob_uploads(&server, name, content_type, content).message(201);
         file_of(&message).clone()
     };
     let check = |file: &Value, content: &[u8], mime: &str, disposition: &str| {
@@ -1059,12 +1008,7 @@ fn uploads_over_max_upload_are_refused_with_413_and_nothing_is_kept() {
     const LIMIT: usize = 4096;
     let (data, server) = team_server(&["--max-upload", "4096"]);
     let too_large = |reply: &Reply, what: &str| {
-        assert_eq!(
-            (reply.status, reply.code()),
-            (413, json!("too_large")),
-            "{what}: {}",
-            reply.text()
-        );
+        assert_refused(reply, 413, "too_large", what);
         let said = reply.json()["error"]["message"].to_string();
         assert!(
             said.contains("4096"),
@@ -1074,15 +1018,7 @@ fn uploads_over_max_upload_are_refused_with_413_and_nothing_is_kept() {
 
     let over = all_bytes(16, b"!");
     assert_eq!(over.len(), LIMIT + 1);
-    let reply = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "over.bin",
-        "application/octet-stream",
-        "",
-        &over,
-    );
+    let reply = bob_uploads(&server, "over.bin", "application/octet-stream", &over);
     too_large(&reply, "a raw body one byte over");
     let (content_type, body) = form(
         &[("text", "too big")],
@@ -1131,29 +1067,11 @@ fn uploads_over_max_upload_are_refused_with_413_and_nothing_is_kept() {
         &exchange(&server.url, &head, &chunked),
         "a chunked body of 8 KiB",
     );
-    assert_eq!(
-        contents(data.path()),
-        Vec::<PathBuf>::new(),
-        "nothing stored"
-    );
-    assert_eq!(
-        history(&server, "bob", ROOM),
-        Vec::<Value>::new(),
-        "nothing sent"
-    );
+    assert_nothing_kept(&server, data.path(), "bob");
 
     // Exactly the limit passes, raw and in a form, and the server goes on.
     let exact = &over[..LIMIT];
-    let raw = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "exact.bin",
-        "application/octet-stream",
-        "",
-        exact,
-    )
-    .message(201);
+    let raw = bob_uploads(&server, "exact.bin", "application/octet-stream", exact).message(201);
     let mut other = exact.to_vec();
     other[0] = 1;
     upload_form(
@@ -1183,12 +1101,7 @@ fn the_default_limit_is_25_mib() {
         )
     };
     let reply = exchange(&server.url, &head(25 * 1024 * 1024 + 1), b"");
-    assert_eq!(
-        (reply.status, reply.code()),
-        (413, json!("too_large")),
-        "{}",
-        reply.text()
-    );
+    assert_refused(&reply, 413, "too_large", "the upload");
     // Exactly 25 MiB is taken: announced, the server reads it rather than refusing.
     let body = vec![b'x'; 25 * 1024 * 1024];
     let reply = exchange(&server.url, &head(body.len()), &body);
@@ -1201,21 +1114,8 @@ fn a_decompression_bomb_is_refused_with_a_clear_413_and_the_server_goes_on() {
     let bomb = bomb();
     assert!(bomb.len() < 100, "the bomb is small: {} bytes", bomb.len());
     let started = Instant::now();
-    let reply = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "cute-cat.png",
-        "image/png",
-        "",
-        &bomb,
-    );
-    assert_eq!(
-        (reply.status, reply.code()),
-        (413, json!("too_large")),
-        "{}",
-        reply.text()
-    );
+    let reply = bob_uploads(&server, "cute-cat.png", "image/png", &bomb);
+    assert_refused(&reply, 413, "too_large", "the upload");
     let said = reply.json()["error"]["message"]
         .as_str()
         .unwrap_or_default()
@@ -1237,12 +1137,7 @@ fn a_decompression_bomb_is_refused_with_a_clear_413_and_the_server_goes_on() {
         "image/png",
         &bomb,
     );
-    assert_eq!(
-        (reply.status, reply.code()),
-        (413, json!("too_large")),
-        "{}",
-        reply.text()
-    );
+    assert_refused(&reply, 413, "too_large", "the upload");
 
     // Just over the limit is refused too, just under it is measured and kept.
     let mut over = bomb.clone();
@@ -1250,44 +1145,13 @@ fn a_decompression_bomb_is_refused_with_a_clear_413_and_the_server_goes_on() {
     over[20..24].copy_from_slice(&5_001u32.to_be_bytes());
     let crc = crc32fast::hash(&over[12..29]);
     over[29..33].copy_from_slice(&crc.to_be_bytes());
-    let reply = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "wide.png",
-        "image/png",
-        "",
-        &over,
-    );
-    assert_eq!(
-        (reply.status, reply.code()),
-        (413, json!("too_large")),
-        "{}",
-        reply.text()
-    );
+    let reply = bob_uploads(&server, "wide.png", "image/png", &over);
+    assert_refused(&reply, 413, "too_large", "the upload");
 
-    assert_eq!(
-        contents(data.path()),
-        Vec::<PathBuf>::new(),
-        "nothing stored"
-    );
-    assert_eq!(
-        history(&server, "carol", ROOM),
-        Vec::<Value>::new(),
-        "nothing sent"
-    );
+    assert_nothing_kept(&server, data.path(), "carol");
     assert_eq!(get(&server, None, "/healthz").status, 200);
     let image = png(8, 8, 6);
-    let fine = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "fine.png",
-        "image/png",
-        "",
-        &image,
-    )
-    .message(201);
+    let fine = bob_uploads(&server, "fine.png", "image/png", &image).message(201);
     let got = get(&server, Some("carol"), &thumb_path(file_of(&fine)));
     assert_eq!(got.status, 200, "{}", got.text());
 }
@@ -1312,24 +1176,10 @@ fn a_corrupt_image_is_refused_as_invalid() {
         ),
         ("gif.gif", b"GIF89a\x01".to_vec()),
     ] {
-        let reply = upload_raw(&server, Some("bob"), ROOM, name, "image/png", "", &content);
-        assert_eq!(
-            (reply.status, reply.code()),
-            (400, json!("invalid")),
-            "{name}: {}",
-            reply.text()
-        );
+        let reply = bob_uploads(&server, name, "image/png", &content);
+        assert_refused(&reply, 400, "invalid", name);
     }
-    assert_eq!(
-        contents(data.path()),
-        Vec::<PathBuf>::new(),
-        "nothing stored"
-    );
-    assert_eq!(
-        history(&server, "carol", ROOM),
-        Vec::<Value>::new(),
-        "nothing sent"
-    );
+    assert_nothing_kept(&server, data.path(), "carol");
     assert_eq!(get(&server, None, "/healthz").status, 200);
 }
 
@@ -1341,15 +1191,7 @@ fn an_image_cut_off_half_way_is_refused_as_invalid() {
     let (data, server) = team_server(&[]);
     let good = png(200, 200, 8);
     let half = &good[..good.len() / 2];
-    let reply = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "half.png",
-        "image/png",
-        "",
-        half,
-    );
+    let reply = bob_uploads(&server, "half.png", "image/png", half);
     // If it was taken after all, its thumbnail must at least be a clean refusal.
     if reply.status == 201 {
         let file = file_of(&reply.json()["message"]).clone();
@@ -1362,12 +1204,7 @@ fn an_image_cut_off_half_way_is_refused_as_invalid() {
             thumb.text()
         );
     }
-    assert_eq!(
-        (reply.status, reply.code()),
-        (400, json!("invalid")),
-        "{}",
-        reply.text()
-    );
+    assert_refused(&reply, 400, "invalid", "the upload");
     assert_eq!(
         contents(data.path()),
         Vec::<PathBuf>::new(),
@@ -1381,16 +1218,7 @@ fn an_image_cut_off_half_way_is_refused_as_invalid() {
 fn thumbnails_are_pngs_that_fit_400_pixels_made_once() {
     let (data, server) = team_server(&[]);
     let send = |name: &str, content: &[u8]| -> Value {
-        let message = upload_raw(
-            &server,
-            Some("bob"),
-            ROOM,
-            name,
-            "application/octet-stream",
-            "",
-            content,
-        )
-        .message(201);
+        let message = bob_uploads(&server, name, "application/octet-stream", content).message(201);
         file_of(&message).clone()
     };
     let wide = send("wide.png", &png(1000, 500, 9));
@@ -1460,16 +1288,7 @@ fn thumbnails_are_pngs_that_fit_400_pixels_made_once() {
 fn a_small_image_is_not_enlarged_for_its_thumbnail() {
     let (_data, server) = team_server(&[]);
     let icon = encoded(&picture(50, 20, 16), image::ImageFormat::Gif);
-    let message = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "icon.gif",
-        "image/gif",
-        "",
-        &icon,
-    )
-    .message(201);
+    let message = bob_uploads(&server, "icon.gif", "image/gif", &icon).message(201);
     let got = get(&server, Some("carol"), &thumb_path(file_of(&message)));
     assert_eq!(got.status, 200, "{}", got.text());
     let (width, height, _) = measure(&got.body);
@@ -1530,8 +1349,7 @@ fn a_content_sent_twice_is_stored_once_and_kept_until_both_messages_are_deleted(
     bob.join(ROOM);
     let image = png(500, 250, 13);
     let size = image.len() as u64;
-    let first =
-        upload_raw(&server, Some("bob"), ROOM, "a.png", "image/png", "", &image).message(201);
+    let first = bob_uploads(&server, "a.png", "image/png", &image).message(201);
     let second = upload_form(&server, "bob", ROOM, &[], "b.png", "image/png", &image).message(201);
     let (one, two) = (file_of(&first).clone(), file_of(&second).clone());
     assert_ne!(one["id"], two["id"], "two files");
@@ -1576,8 +1394,7 @@ fn a_content_sent_twice_is_stored_once_and_kept_until_both_messages_are_deleted(
     );
 
     // The same content sent again is stored again.
-    let third =
-        upload_raw(&server, Some("bob"), ROOM, "c.png", "image/png", "", &image).message(201);
+    let third = bob_uploads(&server, "c.png", "image/png", &image).message(201);
     let got = get(&server, Some("carol"), &file_path(file_of(&third)));
     assert!(got.status == 200 && got.body == image, "{}", got.text());
     assert_eq!(
@@ -1699,16 +1516,7 @@ fn a_thumbnail_made_while_its_message_is_deleted_is_not_left_behind() {
     let mut bob = Member::connect(&server, "bob");
     bob.join(ROOM);
     let image = png(1200, 900, 17);
-    let message = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "big.png",
-        "image/png",
-        "",
-        &image,
-    )
-    .message(201);
+    let message = bob_uploads(&server, "big.png", "image/png", &image).message(201);
     let path = thumb_path(file_of(&message));
     let url = server.url.clone();
     let auth = bearer("carol");
@@ -1759,16 +1567,8 @@ fn export_and_import_carry_the_files_byte_exact() {
     bob.join(ROOM);
     let binary = all_bytes(8, b"exported");
     let image = png(120, 80, 14);
-    let kept_binary = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "данные.bin",
-        "application/octet-stream",
-        "",
-        &binary,
-    )
-    .message(201);
+    let kept_binary =
+        bob_uploads(&server, "данные.bin", "application/octet-stream", &binary).message(201);
     let kept_image = upload_form(
         &server,
         "bob",
@@ -1779,16 +1579,7 @@ fn export_and_import_carry_the_files_byte_exact() {
         &image,
     )
     .message(201);
-    let deleted = upload_raw(
-        &server,
-        Some("bob"),
-        ROOM,
-        "regret.txt",
-        "text/plain",
-        "",
-        b"never mind",
-    )
-    .message(201);
+    let deleted = bob_uploads(&server, "regret.txt", "text/plain", b"never mind").message(201);
     assert_deleted(&bob.delete(ROOM, &deleted["id"]));
     eventually("the deleted message's file is gone", || {
         get(&server, Some("bob"), &file_path(file_of(&deleted))).status == 404
@@ -1797,7 +1588,7 @@ fn export_and_import_carry_the_files_byte_exact() {
     drop(bob);
     assert!(server.terminate().success(), "parley stops cleanly");
 
-    let export = parley(data.path(), &["export"], "");
+    let export = parley_in(data.path(), &["export"], "");
     let export = String::from_utf8(export.stdout).expect("an export is UTF-8");
     let file_lines: Vec<Value> = export
         .lines()
@@ -1827,10 +1618,10 @@ fn export_and_import_carry_the_files_byte_exact() {
     }
 
     let moved = tempfile::tempdir().expect("temporary directory");
-    let imported = parley(moved.path(), &["import"], &export);
+    let imported = parley_in(moved.path(), &["import"], &export);
     let said = String::from_utf8_lossy(&imported.stderr).into_owned();
     assert!(said.contains("imported 3 messages"), "{said}");
-    let again = parley(moved.path(), &["import"], &export);
+    let again = parley_in(moved.path(), &["import"], &export);
     let said = String::from_utf8_lossy(&again.stderr).into_owned();
     assert!(
         said.contains("imported 0 messages"),
@@ -1921,7 +1712,7 @@ fn the_python_client_hears_an_upload_and_downloads_it() {
     let out = run_client(
         Client::Python,
         "files.py",
-        &[&server.url, &tokens_json(), ROOM],
+        &[&server.url, team().tokens_json(), ROOM],
     );
     assert!(out.contains("ok files"), "{out}");
 }

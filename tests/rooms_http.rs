@@ -10,32 +10,16 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::team::{ACCOUNTS, add_team};
 use support::{
-    Client, HttpReply, Script, ServerProcess, http, restart_parley, run_client, run_parley,
-    start_parley,
+    Client, HttpReply, Script, ServerProcess, http, restart_parley, run_client, start_parley,
 };
 
-const PASSWORD: &str = "correct horse battery";
 /// How long a user stays online after their last socket went.
 const GRACE: Duration = Duration::from_secs(10);
-
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns stdout.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> String {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A server in accounts mode with admin alice and members bob, carol and dave, and
 /// each one's API token (a JSON object, as tests/js/rooms.mjs takes them).
@@ -48,22 +32,12 @@ struct Team {
 impl Team {
     fn start() -> Team {
         let data = tempfile::tempdir().expect("temporary directory");
-        let mut tokens = serde_json::Map::new();
-        for name in ["alice", "bob", "carol", "dave"] {
-            let mut args = vec!["user", "add", name, "--password-stdin"];
-            if name == "alice" {
-                args.push("--admin");
-            }
-            parley(data.path(), &args, &format!("{PASSWORD}\n"));
-            let printed = parley(data.path(), &["token", "create", name, "--name", "ci"], "");
-            let token = printed.lines().rev().map(str::trim).find(|l| !l.is_empty());
-            tokens.insert(name.to_owned(), token.expect("the token is printed").into());
-        }
-        let server = start_parley(data.path(), &["--auth", "accounts", "--rate-limit", "0"]);
+        let tokens = add_team(data.path(), &["alice", "bob", "carol", "dave"], &[]);
+        let server = start_parley(data.path(), &ACCOUNTS);
         Team {
             _data: data,
             server,
-            tokens: Value::Object(tokens),
+            tokens,
         }
     }
 
@@ -76,11 +50,7 @@ impl Team {
         } = self;
         let url = server.url.clone();
         assert!(server.terminate().success(), "parley stops cleanly");
-        let server = restart_parley(
-            &url,
-            _data.path(),
-            &["--auth", "accounts", "--rate-limit", "0"],
-        );
+        let server = restart_parley(&url, _data.path(), &ACCOUNTS);
         Team {
             _data,
             server,

@@ -7,37 +7,8 @@
 
 mod support;
 
-use std::path::Path;
-use std::sync::OnceLock;
-
-use support::{Client, ServerProcess, run_client, run_client_with_env, run_parley, start_parley};
-
-const PASSWORD: &str = "correct horse battery";
-
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns stdout.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> String {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The token `parley token create` printed: its last line.
-fn printed_token(printed: &str) -> String {
-    printed
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .expect("the token is printed")
-        .to_owned()
-}
+use support::team::Team;
+use support::{Client, ServerProcess, run_client, run_client_with_env, start_parley};
 
 /// The team's usernames: admin alice, then members. long1–long4 have 29 characters and
 /// long5 30, so that `dm:alice:long1…:long4` is exactly 128 characters, the longest DM
@@ -53,53 +24,12 @@ fn usernames() -> Vec<String> {
     names
 }
 
-/// The team made once per test binary with the CLI: a data directory and a JSON object
-/// of each user's API token. Every test copies the directory, since a server holds its
-/// own exclusively.
-fn team() -> &'static (tempfile::TempDir, String) {
-    static TEAM: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    TEAM.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut tokens = serde_json::Map::new();
-        for name in usernames() {
-            let mut args = vec!["user", "add", name.as_str(), "--password-stdin"];
-            if name == "alice" {
-                args.extend(["--admin", "--name", "Alice A."]);
-            }
-            parley(dir.path(), &args, &format!("{PASSWORD}\n"));
-            let printed = parley(
-                dir.path(),
-                &["token", "create", name.as_str(), "--name", "ci"],
-                "",
-            );
-            tokens.insert(name, printed_token(&printed).into());
-        }
-        (dir, serde_json::Value::Object(tokens).to_string())
-    })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// A server in accounts mode on a copy of the team's data, which goes with it, and the
-/// tokens. No rate limit: a scenario sends many requests in a row on one socket, which
-/// is not what these tests are about.
+/// A server in accounts mode on a copy of the team's data (made once per test binary,
+/// admin alice named "Alice A."), which goes with it, and the tokens.
 fn team_server() -> (tempfile::TempDir, ServerProcess, &'static str) {
-    let (template, tokens) = team();
-    let data = tempfile::tempdir().expect("temporary directory");
-    copy_dir(template.path(), data.path());
-    let server = start_parley(data.path(), &["--auth", "accounts", "--rate-limit", "0"]);
-    (data, server, tokens.as_str())
+    let names = usernames();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Team::shared(&names, &["--name", "Alice A."]).server(&[])
 }
 
 fn javascript(scenario: &str) {

@@ -10,82 +10,20 @@
 mod support;
 
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use support::{Client, Script, ServerProcess, run_client, run_parley, start_parley};
+use support::team::{ACCOUNTS, Team, parley_in};
+use support::{Client, Script, ServerProcess, run_client, start_parley};
 
-const PASSWORD: &str = "correct horse battery";
 /// Admin alice, then the members.
 const TEAM: [&str; 4] = ["alice", "bob", "carol", "dave"];
-/// The flags of every accounts-mode server here. No rate limit: a scenario sends many
-/// requests in a row on one socket (and polls the search), which is not what these
-/// tests are about.
-const ACCOUNTS: [&str; 4] = ["--auth", "accounts", "--rate-limit", "0"];
 /// How long the seeding script may take to say it has sent everything.
 const SEEDING: Duration = Duration::from_secs(60);
-
-/// Runs `parley ARGS --data-dir DIR` with `stdin`, asserts success, returns stdout.
-fn parley(data: &Path, args: &[&str], stdin: &str) -> String {
-    let dir = data.to_str().expect("temporary paths are UTF-8");
-    let mut args = args.to_vec();
-    args.extend(["--data-dir", dir]);
-    let output = run_parley(&args, stdin);
-    assert!(
-        output.status.success(),
-        "parley {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The team made once per test binary with the CLI: a data directory and a JSON object
-/// of each user's API token (the last line `parley token create` prints). Every test
-/// copies the directory, since a server holds its own exclusively.
-fn team() -> &'static (tempfile::TempDir, String) {
-    static MADE: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    MADE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let mut tokens = serde_json::Map::new();
-        for name in TEAM {
-            let mut args = vec!["user", "add", name, "--password-stdin"];
-            if name == "alice" {
-                args.push("--admin");
-            }
-            parley(dir.path(), &args, &format!("{PASSWORD}\n"));
-            let printed = parley(dir.path(), &["token", "create", name, "--name", "ci"], "");
-            let token = printed
-                .lines()
-                .map(str::trim)
-                .rfind(|line| !line.is_empty())
-                .expect("the token is printed");
-            tokens.insert(name.to_owned(), token.into());
-        }
-        (dir, serde_json::Value::Object(tokens).to_string())
-    })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// A server in accounts mode on a copy of the team's data, which goes with it, and the
 /// tokens.
 fn team_server() -> (tempfile::TempDir, ServerProcess, &'static str) {
-    let (template, tokens) = team();
-    let data = tempfile::tempdir().expect("temporary directory");
-    copy_dir(template.path(), data.path());
-    let server = start_parley(data.path(), &ACCOUNTS);
-    (data, server, tokens.as_str())
+    Team::shared(&TEAM, &[]).server(&[])
 }
 
 /// Runs the JavaScript `scenario` (with its `args`) against `server`, asserts it
@@ -229,7 +167,7 @@ fn parley_reindex_rebuilds_the_index_of_a_stopped_server() {
     assert!(server.terminate().success(), "parley stops cleanly");
     let search = data.path().join("search");
     std::fs::remove_dir_all(&search).unwrap();
-    parley(data.path(), &["reindex"], "");
+    parley_in(data.path(), &["reindex"], "");
     assert!(
         search.is_dir(),
         "parley reindex writes the index in {}",

@@ -28,16 +28,13 @@
 // artifacts-dir as edits-<scenario>-<step>.png.
 
 import { check } from './lib.mjs';
+import { openChat, person as signedIn, post, socketSwitch } from './browser_lib.mjs';
 import {
-  DESKTOP, STEP_MS, baseUrl, newTab, newUser, runScenarios, say, screenshot, send, waitInPage, waitMessage, waitPath,
+  DESKTOP, STEP_MS, baseUrl, newTab, runScenarios, say, screenshot, send, waitInPage, waitMessage, waitPath,
   waitStatus,
 } from './pages.mjs';
 
 const USAGE = 'node browser_edits.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
-const PASSWORD = 'correct horse battery';
-const NAMES = { alice: 'Alice Martin', bob: 'Bob Lee', carol: 'Carol Diaz' };
-// Signing in hashes a password (argon2, slow on purpose, slower in a debug build).
-const SIGN_IN_MS = 20000;
 const SCENARIO_MS = 150000;
 // The page's own timings (chat/connection.js): HTTP polling every 3 s while the socket
 // is down, reconnect backoff capped at 5 s (+50 % jitter).
@@ -80,25 +77,10 @@ function recordNotifications() {
 
 /** `username` in their own browser context, signed in; `notifications` grants that permission. */
 async function person(browser, username, { notifications = false, networkErrors = false, colorScheme = 'light' } = {}) {
-  const user = await newUser(browser, null, { viewport: DESKTOP, networkErrors, context: { colorScheme } });
-  Object.assign(user, { username, name: NAMES[username], label: username });
+  const user = await signedIn(browser, username, { viewport: DESKTOP, networkErrors, context: { colorScheme } });
   if (notifications) await user.context.grantPermissions(['notifications'], { origin: baseUrl });
   await user.context.addInitScript(recordNotifications);
-  const res = await user.context.request.post(`${baseUrl}/api/session`, {
-    data: { username, password: PASSWORD }, headers: { Origin: baseUrl }, timeout: SIGN_IN_MS,
-  });
-  check(res.status() === 200, `${username} cannot sign in: HTTP ${res.status()} ${await res.text()}`);
   return user;
-}
-
-/** Opens /chat/{room} and waits until the room is joined and listed in the sidebar. */
-async function openChat(user, room) {
-  await user.page.goto(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
-  await waitStatus(user, 'connected');
-  await waitInPage(user, `#${room} open and listed as current`, (r) => {
-    const a = document.querySelector(`#sidebar a[data-room="${CSS.escape(r)}"]`);
-    return !document.getElementById('sidebar').hidden && a && a.getAttribute('aria-current') === 'page';
-  }, room);
 }
 
 /** Clicks the sidebar's link to `room` and waits until it is the room on screen. */
@@ -248,15 +230,6 @@ async function liveChanges(browser) {
   await waitShown(bob, typo, 'as stored after a reload', { text: 'The release is on Tuesday.', edited: true, reactions: ['👍2*'] });
   const left = await bob.page.evaluate(() => Array.from(document.querySelectorAll('#messages li.msg'), (li) => li.querySelector('.msg__bubble').textContent));
   check(JSON.stringify(left) === '["The release is on Tuesday."]', `bob's messages after a reload: ${JSON.stringify(left)}`);
-}
-
-/** `user` posts `text` to `room` over HTTP (as another client would), with `extra` fields; resolves to the message. */
-async function post(user, room, text, extra = {}) {
-  const res = await user.context.request.post(`${baseUrl}/api/rooms/${room}/messages`, {
-    data: { text, ...extra }, headers: { Origin: baseUrl },
-  });
-  check(res.ok(), `POST to ${room}: HTTP ${res.status()} ${await res.text()}`);
-  return (await res.json()).message;
 }
 
 async function replyMention(browser) {
@@ -436,33 +409,6 @@ async function notifications(browser) {
   await screenshot(carol, 'edits-notifications-offer.png');
   await carol.page.click('#notify-offer-enable');
   await waitInPage(carol, 'the permission asked once', () => window.__asked === 1);
-}
-
-/**
- * A switch for one context's Socket.IO traffic: cut() closes its WebSockets and refuses
- * new connections (HTTP polling and upgrades), restore() lets them through again. The
- * rest of the site (the pages, the API) stays reachable, as behind a proxy that drops
- * long-lived connections.
- */
-async function socketSwitch(context) {
-  const gate = { blocked: false, open: [] };
-  const isSocketIo = (url) => url.pathname.startsWith('/socket.io/');
-  await context.route(isSocketIo, (route) => (gate.blocked ? route.abort('connectionrefused') : route.continue()));
-  await context.routeWebSocket(isSocketIo, (ws) => {
-    if (gate.blocked) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
-    const server = ws.connectToServer();
-    gate.open.push([ws, server]);
-  });
-  return {
-    cut() {
-      gate.blocked = true;
-      for (const [ws, server] of gate.open.splice(0)) {
-        ws.close({ code: 1011, reason: 'cut by the test' }).catch(() => {});
-        server.close().catch(() => {});
-      }
-    },
-    restore() { gate.blocked = false; },
-  };
 }
 
 /**

@@ -23,17 +23,13 @@
 // rooms-<scenario>-<step>.png.
 
 import { check } from './lib.mjs';
+import { PHONE, openChat as openRoom, person as signedIn, socketSwitch } from './browser_lib.mjs';
 import {
-  DESKTOP, STEP_MS, baseUrl, newTab, newUser, runScenarios, say, screenshot, send, waitInPage, waitMessage, waitPath,
+  DESKTOP, STEP_MS, baseUrl, newTab, runScenarios, say, screenshot, send, waitInPage, waitMessage, waitPath,
   waitStatus,
 } from './pages.mjs';
 
 const USAGE = 'node browser_rooms.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
-const PASSWORD = 'correct horse battery';
-const NAMES = { alice: 'Alice Martin', bob: 'Bob Lee', carol: 'Carol Diaz' };
-const PHONE = { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } };
-// Signing in hashes a password (argon2, slow on purpose, slower in a debug build).
-const SIGN_IN_MS = 20000;
 const SCENARIO_MS = 120000;
 // The page's own timings (chat/connection.js) set the floors: HTTP polling every 3 s
 // while the socket is down, reconnect backoff capped at 5 s (+50 % jitter).
@@ -46,13 +42,8 @@ const RECONNECT_MS = 15000;
  * `username` in their own browser context, signed in. Every tab of theirs counts the
  * Engine.IO handshakes it makes (`tab.handshakes`): a room switch must not add one.
  */
-async function person(browser, username, options = { viewport: DESKTOP }) {
-  const user = await newUser(browser, null, options);
-  Object.assign(user, { username, name: NAMES[username], label: username });
-  const res = await user.context.request.post(`${baseUrl}/api/session`, {
-    data: { username, password: PASSWORD }, headers: { Origin: baseUrl }, timeout: SIGN_IN_MS,
-  });
-  check(res.status() === 200, `${username} cannot sign in: HTTP ${res.status()} ${await res.text()}`);
+async function person(browser, username, options) {
+  const user = await signedIn(browser, username, options);
   countHandshakes(user);
   return user;
 }
@@ -75,12 +66,7 @@ async function secondTab(user, label) {
 /** Opens /chat/{room} and waits until the room is joined and listed in the sidebar. */
 async function openChat(user, room) {
   user.handshakes = 0; // a new document: its one connection is counted from here
-  await user.page.goto(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
-  await waitStatus(user, 'connected');
-  await waitInPage(user, `#${room} open and listed as current`, (r) => {
-    const a = document.querySelector(`#sidebar a[data-room="${CSS.escape(r)}"]`);
-    return !document.getElementById('sidebar').hidden && a && a.getAttribute('aria-current') === 'page';
-  }, room);
+  await openRoom(user, room);
   // Switching rooms keeps this document: a reload would lose the mark.
   await user.page.evaluate(() => { window.__parleySameDocument = true; });
 }
@@ -449,33 +435,6 @@ async function phoneDrawer(browser) {
   await waitInPage(alice, 'no count left on the drawer button', () => document.getElementById('drawer-badge').hidden);
   await checkTouchFriendly(alice, 'chat after switching');
   await checkSameConnection(alice);
-}
-
-/**
- * A switch for one context's Socket.IO traffic: cut() closes its WebSockets and refuses
- * new connections (HTTP polling and upgrades), restore() lets them through again. The
- * rest of the site (the pages, the API) stays reachable, as behind a proxy that drops
- * long-lived connections.
- */
-async function socketSwitch(context) {
-  const gate = { blocked: false, open: [] };
-  const isSocketIo = (url) => url.pathname.startsWith('/socket.io/');
-  await context.route(isSocketIo, (route) => (gate.blocked ? route.abort('connectionrefused') : route.continue()));
-  await context.routeWebSocket(isSocketIo, (ws) => {
-    if (gate.blocked) { ws.close({ code: 1011, reason: 'cut by the test' }); return; }
-    const server = ws.connectToServer();
-    gate.open.push([ws, server]);
-  });
-  return {
-    cut() {
-      gate.blocked = true;
-      for (const [ws, server] of gate.open.splice(0)) {
-        ws.close({ code: 1011, reason: 'cut by the test' }).catch(() => {});
-        server.close().catch(() => {});
-      }
-    },
-    restore() { gate.blocked = false; },
-  };
 }
 
 /** `viewer` shows exactly the stored messages of `room`, once each, in order. */

@@ -16,50 +16,16 @@
 // artifacts-dir as search-<scenario>-<step>.png.
 
 import { check } from './lib.mjs';
+import { PHONE, openChat, person, post } from './browser_lib.mjs';
 import {
-  DESKTOP, STEP_MS, baseUrl, newUser, runScenarios, say, screenshot, waitInPage, waitPath, waitStatus,
+  baseUrl, runScenarios, say, screenshot, waitInPage, waitPath,
 } from './pages.mjs';
 
 const USAGE = 'node browser_search.mjs <scenario> http://127.0.0.1:PORT [artifacts-dir]';
-const PASSWORD = 'correct horse battery';
-const NAMES = { alice: 'Alice Martin', bob: 'Bob Lee', carol: 'Carol Diaz' };
-const PHONE = { viewport: { width: 390, height: 844 }, context: { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } };
-// Signing in hashes a password (argon2, slow on purpose, slower in a debug build).
-const SIGN_IN_MS = 20000;
 const SCENARIO_MS = 150000;
 // Messages are indexed after they are stored, off the acknowledgement path.
 const INDEX_MS = 10000;
 const FILLERS = 60;   // more than the 50 a room opens with
-
-/** `username` in their own browser context, signed in. */
-async function person(browser, username, options = { viewport: DESKTOP }) {
-  const user = await newUser(browser, null, options);
-  Object.assign(user, { username, name: NAMES[username], label: username });
-  const res = await user.context.request.post(`${baseUrl}/api/session`, {
-    data: { username, password: PASSWORD }, headers: { Origin: baseUrl }, timeout: SIGN_IN_MS,
-  });
-  check(res.status() === 200, `${username} cannot sign in: HTTP ${res.status()} ${await res.text()}`);
-  return user;
-}
-
-/** Opens /chat/{room} and waits until the room is joined and listed in the sidebar. */
-async function openChat(user, room) {
-  await user.page.goto(`${baseUrl}/chat/${room}`, { timeout: STEP_MS });
-  await waitStatus(user, 'connected');
-  await waitInPage(user, `#${room} open and listed as current`, (r) => {
-    const a = document.querySelector(`#sidebar a[data-room="${CSS.escape(r)}"]`);
-    return !document.getElementById('sidebar').hidden && a && a.getAttribute('aria-current') === 'page';
-  }, room);
-}
-
-/** `user` posts `text` to `room` over HTTP, as another client would; resolves to the message. */
-async function post(user, room, text) {
-  const res = await user.context.request.post(`${baseUrl}/api/rooms/${room}/messages`, {
-    data: { text }, headers: { Origin: baseUrl },
-  });
-  check(res.ok(), `POST to ${room}: HTTP ${res.status()} ${await res.text()}`);
-  return (await res.json()).message;
-}
 
 /** Waits until the server finds `q` in `count` messages (the index is fed after commit). */
 async function waitIndexed(user, q, count) {

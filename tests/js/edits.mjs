@@ -37,10 +37,9 @@
 //                 react and notify answer `invalid`
 // Prints `ok <scenario>` or `FAIL <scenario>: reason`.
 
-import { io } from 'socket.io-client';
 import {
-  QUIET_MS, WAIT_MS, assertSame, check, connected, emitWithAck, randomName,
-  runScenarioFromArgv, show, sleep, waitUntil,
+  QUIET_MS, apiWith, assertSame, call, check, forget, none, ok, randomName, recordingSocket,
+  refused, roomOf, runTeamScenarioFromArgv, seen, sendMany as sendAll, show, signInAs, sleep, waitFor, waitUntil,
 } from './lib.mjs';
 
 const USAGE = 'node edits.mjs http://127.0.0.1:PORT <scenario> TOKENS [ARGS]';
@@ -60,68 +59,8 @@ let highest = 0;
 
 // ---------------------------------------------------------------- clients
 
-// A signed-in socket of `user` recording every event from the start in
-// `socket.seen[event]`, so that a test can wait for one or assert that none came.
-async function signIn(user) {
-  check(tokens[user], `no token for ${user}`);
-  const socket = io(baseUrl, {
-    forceNew: true, reconnection: false, timeout: WAIT_MS, auth: { token: tokens[user] },
-  });
-  openSockets.push(socket);
-  socket.user = user;
-  socket.seen = {};
-  socket.onAny((event, payload) => {
-    (socket.seen[event] ||= []).push(payload);
-  });
-  await connected(socket, user);
-  return socket;
-}
-
-const seen = (socket, event) => socket.seen[event] || [];
-
-function forget(socket, event) {
-  socket.seen[event] = [];
-}
-
-async function call(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  check(reply.length === 1, `'${event}' ack should carry one argument, got ${show(reply)}`);
-  return reply[0];
-}
-
-async function ok(socket, event, payload) {
-  const reply = await call(socket, event, payload);
-  check(reply?.ok === true, `${socket.user}: '${event}' ${show(payload)} should succeed, got ${show(reply)}`);
-  return reply;
-}
-
-// Asserts `event` is refused with `code`, the refusal carrying nothing but the error
-// and none of the `secrets`.
-async function refused(socket, event, payload, code, secrets = []) {
-  const reply = await call(socket, event, payload);
-  const what = `${socket.user}: '${event}' ${show(payload)}`;
-  check(reply?.ok === false && reply.error?.code === code, `${what} should be refused as ${code}, got ${show(reply)}`);
-  assertSame(Object.keys(reply).sort(), ['error', 'ok'], `${what}: the refusal's fields`);
-  const text = JSON.stringify(reply);
-  for (const secret of secrets) check(!text.includes(secret), `${what}: the refusal leaks ${show(secret)}: ${text}`);
-}
-
-async function waitFor(socket, event, predicate, what, ms = WAIT_MS) {
-  let found;
-  await waitUntil(() => {
-    found = seen(socket, event).find(predicate);
-    return found !== undefined;
-  }, `${socket.user}: ${what}`, ms);
-  return found;
-}
-
-async function none(sockets, event, predicate, what) {
-  await sleep(QUIET_MS);
-  for (const socket of sockets) {
-    const found = seen(socket, event).filter(predicate);
-    check(found.length === 0, `${socket.user} must not get ${what}, got ${show(found)}`);
-  }
-}
+const signIn = (user, options) => signInAs(baseUrl, openSockets, tokens, user, options);
+const api = (user, method, path, body) => apiWith(baseUrl, tokens[user], method, path, body);
 
 // ---------------------------------------------------------------- messages
 
@@ -206,28 +145,12 @@ async function page(socket, room) {
 
 // ---------------------------------------------------------------- HTTP
 
-async function api(user, method, path, body) {
-  const headers = { authorization: `Bearer ${tokens[user]}`, origin: baseUrl };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* kept as text */ }
-  return { status: response.status, text, json };
-}
-
 const messagesPath = (room, query = '') => `/api/rooms/${encodeURIComponent(room)}/messages${query}`;
 
 async function roomsOf(socket) {
   const { rooms } = await ok(socket, 'rooms', {});
   check(Array.isArray(rooms), `rooms: ${show(rooms)}`);
   return rooms;
-}
-
-async function roomOf(socket, id) {
-  return (await ok(socket, 'room', { room: id })).room;
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -728,12 +651,7 @@ async function scenarioCatchUp() {
 // Sends `texts` to `room`, up to 32 at a time (the server takes 64 in flight per
 // connection), and returns the messages in id order.
 async function sendMany(socket, room, texts) {
-  const sent = [];
-  for (let start = 0; start < texts.length; start += 32) {
-    const batch = texts.slice(start, start + 32).map((text) => ok(socket, 'send_message', { room, text }));
-    sent.push(...(await Promise.all(batch)).map((reply) => reply.message));
-  }
-  sent.sort((x, y) => x.id - y.id);
+  const sent = await sendAll(socket, room, texts);
   sent.forEach(noteSeen);
   return sent;
 }
@@ -957,15 +875,7 @@ async function scenarioSeed(room) {
 }
 
 async function scenarioOpenMode() {
-  const connect = async (name) => {
-    const socket = io(baseUrl, { forceNew: true, reconnection: false, timeout: WAIT_MS });
-    openSockets.push(socket);
-    socket.user = name;
-    socket.seen = {};
-    socket.onAny((event, payload) => { (socket.seen[event] ||= []).push(payload); });
-    await connected(socket, 'open mode');
-    return socket;
-  };
+  const connect = (name) => recordingSocket(baseUrl, openSockets, name);
   const one = await connect('one');
   const two = await connect('two');
   const room = randomName('open');
@@ -999,15 +909,10 @@ const scenarios = {
   'open-mode': scenarioOpenMode,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 30000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },

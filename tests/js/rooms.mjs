@@ -36,10 +36,9 @@
 // Prints `ok <scenario>` or `FAIL <scenario>: reason`.
 
 import { createHash } from 'node:crypto';
-import { io } from 'socket.io-client';
 import {
-  QUIET_MS, WAIT_MS, assertSame, check, connected, emitWithAck, fail, randomName,
-  runScenarioFromArgv, show, sleep, waitUntil,
+  QUIET_MS, apiWith, assertSame, call, check, fail, forget, none, ok, randomName, recordingSocket,
+  refused, roomOf, runTeamScenarioFromArgv, seen, send, sendMany, show, signInAs, sleep, waitFor, waitUntil,
 } from './lib.mjs';
 
 const USAGE = 'node rooms.mjs http://127.0.0.1:PORT <scenario> TOKENS [USER]';
@@ -53,97 +52,12 @@ const openSockets = [];
 
 // ---------------------------------------------------------------- clients
 
-// A signed-in socket of `user`; every event the server sends it is recorded from the
-// start in `socket.seen[event]`, so a test can wait for one or assert none came.
-async function signIn(user, options = {}) {
-  check(tokens[user], `no token for ${user}`);
-  const only = process.env.PARLEY_TEST_TRANSPORT;
-  const socket = io(baseUrl, {
-    forceNew: true,
-    reconnection: false,
-    timeout: WAIT_MS,
-    auth: { token: tokens[user] },
-    ...(only ? { transports: [only] } : {}),
-    ...options,
-  });
-  openSockets.push(socket);
-  socket.user = user;
-  socket.seen = {};
-  socket.onAny((event, payload) => {
-    (socket.seen[event] ||= []).push(payload);
-  });
-  await connected(socket, user);
-  return socket;
-}
-
-const seen = (socket, event) => socket.seen[event] || [];
-
-// Forgets the `event`s a socket got so far, so that an older one cannot satisfy a wait.
-function forget(socket, event) {
-  socket.seen[event] = [];
-}
-
-// Sends `event` with an ack and returns the ack's single argument.
-async function call(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  check(reply.length === 1, `'${event}' ack should carry one argument, got ${show(reply)}`);
-  return reply[0];
-}
-
-async function ok(socket, event, payload) {
-  const reply = await call(socket, event, payload);
-  check(reply?.ok === true, `${socket.user}: '${event}' ${show(payload)} should succeed, got ${show(reply)}`);
-  return reply;
-}
-
-// Asserts `event` is refused with `code` and that the refusal carries nothing but the
-// error: no messages, no room, none of the `secrets`.
-async function refused(socket, event, payload, code, secrets = []) {
-  const reply = await call(socket, event, payload);
-  const what = `${socket.user}: '${event}' ${show(payload)}`;
-  check(reply?.ok === false && reply.error?.code === code, `${what} should be refused as ${code}, got ${show(reply)}`);
-  assertSame(Object.keys(reply).sort(), ['error', 'ok'], `${what}: the refusal's fields`);
-  const text = JSON.stringify(reply);
-  for (const secret of secrets) check(!text.includes(secret), `${what}: the refusal leaks ${show(secret)}: ${text}`);
-  return reply;
-}
-
-async function send(socket, room, text) {
-  return (await ok(socket, 'send_message', { room, text })).message;
-}
-
-// Waits for an `event` on `socket` matching `predicate` and returns its payload.
-async function waitFor(socket, event, predicate, what, ms = WAIT_MS) {
-  let found;
-  await waitUntil(() => {
-    found = seen(socket, event).find(predicate);
-    return found !== undefined;
-  }, `${socket.user}: ${what}`, ms);
-  return found;
-}
-
-// Asserts that, after a quiet moment, no `event` matching `predicate` reached `socket`.
-async function none(socket, event, predicate, what) {
-  await sleep(QUIET_MS);
-  const found = seen(socket, event).filter(predicate);
-  check(found.length === 0, `${socket.user} must not get ${what}, got ${show(found)}`);
-}
+const signIn = (user, options) => signInAs(baseUrl, openSockets, tokens, user, options);
+const api = (user, method, path, body) => apiWith(baseUrl, tokens[user], method, path, body);
 
 const roomEvent = (id, member) => (e) => e?.room?.id === id && (member === undefined || e.room.member === member);
 
 // ---------------------------------------------------------------- HTTP
-
-async function api(user, method, path, body) {
-  const headers = { authorization: `Bearer ${tokens[user]}`, origin: baseUrl };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* kept as text */ }
-  return { status: response.status, text, json };
-}
 
 async function apiRooms(user, query = '') {
   const reply = await api(user, 'GET', `/api/rooms${query}`);
@@ -184,10 +98,6 @@ function checkRoom(room, expected, what) {
         `${what}: last_message should be ${show(last)}, got ${show(room.last_message)}`);
     }
   }
-}
-
-async function roomOf(socket, id) {
-  return (await ok(socket, 'room', { room: id })).room;
 }
 
 async function myRooms(socket) {
@@ -583,17 +493,6 @@ async function scenarioRooms() {
   for (const id of mineOnly) check(all.find((room) => room.id === id)?.member === true, `?all=1 keeps my room ${id}`);
 }
 
-// Sends `texts` to `room`, up to 32 at a time (the server takes 64 in flight per
-// connection), and returns the messages in id order.
-async function sendMany(socket, room, texts) {
-  const sent = [];
-  for (let start = 0; start < texts.length; start += 32) {
-    const batch = texts.slice(start, start + 32).map((text) => send(socket, room, text));
-    sent.push(...await Promise.all(batch));
-  }
-  return sent.sort((a, b) => a.id - b.id);
-}
-
 // Counts that need more than the newest 1024 messages (which the server keeps in memory
 // per room): my own long run after others' messages, in a room counted before the run
 // (kept up to date in memory) and in one counted only after it (loaded from the store);
@@ -732,15 +631,7 @@ async function scenarioPresence() {
 }
 
 async function scenarioOpenMode() {
-  const connect = async () => {
-    const socket = io(baseUrl, { forceNew: true, reconnection: false, timeout: WAIT_MS });
-    openSockets.push(socket);
-    socket.user = 'anonymous';
-    socket.seen = {};
-    socket.onAny((event, payload) => { (socket.seen[event] ||= []).push(payload); });
-    await connected(socket, 'open mode');
-    return socket;
-  };
+  const connect = () => recordingSocket(baseUrl, openSockets, 'anonymous');
   const one = await connect();
   const two = await connect();
   const room = randomName('open');
@@ -803,15 +694,10 @@ const scenarios = {
   seed: scenarioSeed,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 90000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },

@@ -29,10 +29,9 @@
 //                  without credentials
 // Prints `ok <scenario>` or `FAIL <scenario>: reason`.
 
-import { io } from 'socket.io-client';
 import {
-  WAIT_MS, assertSame, check, connected, emitWithAck, fail, randomName,
-  runScenarioFromArgv, show, sleep,
+  assertSame, call, check, fail, ok, randomName, recordingSocket, refused,
+  runTeamScenarioFromArgv, send, show, signInAs, sleep,
 } from './lib.mjs';
 
 const USAGE = 'node search.mjs http://127.0.0.1:PORT <scenario> TOKENS [ARGS]';
@@ -50,43 +49,7 @@ let slowestIndexMs = 0;
 
 // ---------------------------------------------------------------- clients
 
-async function signIn(user) {
-  check(tokens[user], `no token for ${user}`);
-  const socket = io(baseUrl, {
-    forceNew: true, reconnection: false, timeout: WAIT_MS, auth: { token: tokens[user] },
-  });
-  openSockets.push(socket);
-  socket.user = user;
-  await connected(socket, user);
-  return socket;
-}
-
-async function call(socket, event, payload) {
-  const reply = await emitWithAck(socket, event, payload);
-  check(reply.length === 1, `'${event}' ack should carry one argument, got ${show(reply)}`);
-  return reply[0];
-}
-
-async function ok(socket, event, payload) {
-  const reply = await call(socket, event, payload);
-  check(reply?.ok === true, `${socket.user}: '${event}' ${show(payload)} should succeed, got ${show(reply)}`);
-  return reply;
-}
-
-// Asserts `event` is refused with `code`, the refusal carrying nothing but the error
-// and none of the `secrets`.
-async function refused(socket, event, payload, code, secrets = []) {
-  const reply = await call(socket, event, payload);
-  const what = `${socket.user}: '${event}' ${show(payload)}`;
-  check(reply?.ok === false && reply.error?.code === code, `${what} should be refused as ${code}, got ${show(reply)}`);
-  assertSame(Object.keys(reply).sort(), ['error', 'ok'], `${what}: the refusal's fields`);
-  const text = JSON.stringify(reply);
-  for (const secret of secrets) check(!text.includes(secret), `${what}: the refusal leaks ${show(secret)}: ${text}`);
-}
-
-async function send(socket, room, text) {
-  return (await ok(socket, 'send_message', { room, text })).message;
-}
+const signIn = (user, options) => signInAs(baseUrl, openSockets, tokens, user, options);
 
 // ---------------------------------------------------------------- search
 
@@ -524,13 +487,7 @@ async function scenarioFind(...marks) {
 }
 
 async function scenarioOpenMode() {
-  const connect = async (name) => {
-    const socket = io(baseUrl, { forceNew: true, reconnection: false, timeout: WAIT_MS });
-    openSockets.push(socket);
-    socket.user = name;
-    await connected(socket, 'open mode');
-    return socket;
-  };
+  const connect = (name) => recordingSocket(baseUrl, openSockets, name);
   const [one, two] = [await connect('one'), await connect('two')];
   const room = randomName('open');
   const mark = marker();
@@ -559,15 +516,10 @@ const scenarios = {
   'open-mode': scenarioOpenMode,
 };
 
-// TOKENS (a JSON object) comes after the scenario's name; the rest goes to it.
-const withTokens = Object.fromEntries(Object.entries(scenarios).map(([name, run]) => [name, (json, ...rest) => {
-  if (name !== 'open-mode') tokens = JSON.parse(json || '{}');
-  return run(...rest);
-}]));
-
-runScenarioFromArgv({
+runTeamScenarioFromArgv({
   usage: USAGE,
-  scenarios: withTokens,
+  scenarios,
+  setTokens: (parsed) => { tokens = parsed; },
   limitMs: 60000,
   openSockets,
   setBaseUrl: (url) => { baseUrl = url; },

@@ -14,7 +14,7 @@ import sys
 import requests
 import socketio
 
-from common import WAIT_S, EventQueues, Failure, check, describe, parse_base_url, random_name
+from common import WAIT_S, EventQueues, check, parse_base_url, random_name, report
 
 USAGE = "python files.py http://127.0.0.1:PORT TOKENS ROOM"
 
@@ -29,7 +29,8 @@ def main():
     events = EventQueues(["message"])
     carol = socketio.Client(reconnection=False)
     carol.on("message", lambda message: events.queues["message"].put(message))
-    try:
+
+    def scenario():
         carol.connect(base_url, auth={"token": tokens["carol"]}, wait_timeout=WAIT_S)
         joined = carol.call("join", {"room": room}, timeout=WAIT_S)
         check(joined.get("ok") is True, f"carol joins {room}: {joined}")
@@ -67,16 +68,8 @@ def main():
         check(got.content == content, f"the download is the upload, byte for byte ({len(got.content)} bytes)")
         check(got.headers.get("X-Content-Type-Options") == "nosniff", f"nosniff: {got.headers}")
         check(got.headers.get("Content-Disposition", "").startswith("attachment"), f"an attachment: {got.headers}")
-    except Failure as failure:
-        print(f"FAIL files: {failure}", file=sys.stderr)
-        return 1
-    except Exception as error:  # an unexpected client error is a failure with its cause
-        print(f"FAIL files: {describe(error)}", file=sys.stderr)
-        return 1
-    finally:
-        carol.disconnect()
-    print("ok files")
-    return 0
+
+    return report("files", scenario, [carol])
 
 
 if __name__ == "__main__":

@@ -15,145 +15,84 @@ import sys
 import time
 
 import requests
-import socketio
 
-from common import QUIET_S, WAIT_S, EventQueues, Failure, check, describe, parse_base_url, random_name
+from common import QUIET_S, WAIT_S, TeamClient, check, random_name, run_team_script
 
 USAGE = "python rooms.py http://127.0.0.1:PORT TOKENS"
 
 
-class Client(EventQueues):
+class Client(TeamClient):
     """A signed-in socket of one user, its server events queued."""
 
     EVENTS = ("message", "room", "read", "typing")
 
-    def __init__(self, base_url, user, token):
-        super().__init__(self.EVENTS)
-        self.user = user
-        self.sio = socketio.Client(reconnection=False)
-        for event in self.EVENTS:
-            self.sio.on(event, self._queue(event))
-        self.sio.connect(base_url, auth={"token": token}, wait_timeout=WAIT_S)
 
-    def _queue(self, event):
-        return lambda payload: self.queues[event].put(payload)
+def scenario(base_url, tokens, sign_in):
+    alice, bob, carol, dave = (sign_in(user) for user in ("alice", "bob", "carol", "dave"))
 
-    def call(self, event, payload):
-        return self.sio.call(event, payload, timeout=WAIT_S)
+    # A closed room: the outsider is refused everything and sees nothing.
+    room = random_name("py-closed")
+    secret = "python secret"
+    created = bob.ok("create_room", {"room": room, "kind": "closed", "members": ["carol"]})["room"]
+    check(created.get("kind") == "closed" and created.get("members") == ["bob", "carol"], f"created {created}")
+    carol.wait_for("room", lambda e: e["room"]["id"] == room, "room event for the created room")
+    sent = bob.ok("send_message", {"room": room, "text": secret})["message"]
+    carol.wait_for("message", lambda m: m["id"] == sent["id"], "the closed room's message without joining")
+    for event, payload in (
+        ("join", {"room": room}),
+        ("history", {"room": room}),
+        ("send_message", {"room": room, "text": "let me in"}),
+        ("typing", {"room": room, "typing": True}),
+        ("read", {"room": room, "id": sent["id"]}),
+        ("room", {"room": room}),
+        ("add_member", {"room": room, "username": "dave"}),
+    ):
+        dave.refused(event, payload, "forbidden", [secret])
+    time.sleep(QUIET_S)
+    for event in ("message", "room", "typing"):
+        got = [e for e in dave.drain(event) if room in json.dumps(e)]
+        check(not got, f"dave got {event} events of a closed room: {got}")
+    http = requests.get(
+        f"{base_url}/api/rooms/{room}/messages",
+        headers={"Authorization": f"Bearer {tokens['dave']}"},
+        timeout=WAIT_S,
+    )
+    check(http.status_code == 403 and secret not in http.text, f"HTTP GET by an outsider: {http.status_code} {http.text}")
+    check(http.json().get("error", {}).get("code") == "forbidden", f"HTTP refusal: {http.text}")
+    history = carol.ok("history", {"room": room})["messages"]
+    check([m["text"] for m in history] == [secret], f"the room after the attempts: {history}")
 
-    def ok(self, event, payload):
-        reply = self.call(event, payload)
-        check(isinstance(reply, dict) and reply.get("ok") is True, f"{self.user}: {event} {payload}: {reply}")
-        return reply
+    # open_dm: the id, the same room from the other side, delivery without joining.
+    dm = alice.ok("open_dm", {"users": ["bob"]})["room"]
+    check(dm.get("id") == "dm:alice:bob" and dm.get("kind") == "direct", f"open_dm: {dm}")
+    check(dm.get("members") == ["alice", "bob"], f"DM members: {dm}")
+    again = bob.ok("open_dm", {"users": ["alice"]})["room"]
+    check(again.get("id") == "dm:alice:bob", f"open_dm again: {again}")
+    bob_tab = sign_in("bob")
+    psst = alice.ok("send_message", {"room": "dm:alice:bob", "text": "psst @bob"})["message"]
+    for socket in (bob, bob_tab):
+        socket.wait_for("message", lambda m: m["id"] == psst["id"], "the DM without joining it")
+    dave.refused("join", {"room": "dm:alice:bob"}, "forbidden", ["psst"])
+    dave.refused("join", {"room": "dm:carol:dave"}, "forbidden")
 
-    def refused(self, event, payload, code, secrets=()):
-        reply = self.call(event, payload)
-        what = f"{self.user}: {event} {payload}"
-        check(
-            isinstance(reply, dict) and reply.get("ok") is False and reply.get("error", {}).get("code") == code,
-            f"{what} should be refused as {code}: {reply}",
-        )
-        check(sorted(reply) == ["error", "ok"], f"{what}: the refusal carries more than the error: {reply}")
-        for secret in secrets:
-            check(secret not in json.dumps(reply), f"{what}: the refusal leaks {secret!r}")
-
-    def wait_for(self, event, predicate, what):
-        """The first queued `event` matching `predicate`, waiting at most WAIT_S."""
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            left = deadline - time.monotonic()
-            check(left > 0, f"{self.user}: no {what} within {WAIT_S} s")
-            payload = self.wait(event, timeout=left)
-            if predicate(payload):
-                return payload
+    # rooms: the DM is the latest activity; unread and the @bob mention; read moves them.
+    rooms = bob.ok("rooms", {})["rooms"]
+    check(rooms and rooms[0]["id"] == "dm:alice:bob", f"the DM first: {[r['id'] for r in rooms]}")
+    check((rooms[0]["unread"], rooms[0]["mentions"]) == (1, 1), f"unread and mentions: {rooms[0]}")
+    marker = bob.ok("read", {"room": "dm:alice:bob", "id": psst["id"]})
+    check((marker["room"], marker["id"]) == ("dm:alice:bob", psst["id"]), f"read ack: {marker}")
+    moved = bob_tab.wait_for("read", lambda e: e["room"] == "dm:alice:bob", "the read event on the other socket")
+    check(moved == {"room": "dm:alice:bob", "id": psst["id"]}, f"read event: {moved}")
+    time.sleep(QUIET_S)
+    check(not bob.drain("read"), "the socket that read got a read event")
+    joined = bob_tab.ok("join", {"room": "dm:alice:bob"})
+    check(joined.get("read_marker") == psst["id"], f"join ack read_marker: {joined}")
+    info = bob.ok("room", {"room": "dm:alice:bob"})["room"]
+    check((info["unread"], info["mentions"], info["read_marker"]) == (0, 0, psst["id"]), f"room after read: {info}")
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(f"usage: {USAGE}", file=sys.stderr)
-        return 2
-    base_url = parse_base_url(sys.argv[1], USAGE)
-    tokens = json.loads(sys.argv[2])
-    clients = []
-
-    def sign_in(user):
-        client = Client(base_url, user, tokens[user])
-        clients.append(client)
-        return client
-
-    try:
-        alice, bob, carol, dave = (sign_in(user) for user in ("alice", "bob", "carol", "dave"))
-
-        # A closed room: the outsider is refused everything and sees nothing.
-        room = random_name("py-closed")
-        secret = "python secret"
-        created = bob.ok("create_room", {"room": room, "kind": "closed", "members": ["carol"]})["room"]
-        check(created.get("kind") == "closed" and created.get("members") == ["bob", "carol"], f"created {created}")
-        carol.wait_for("room", lambda e: e["room"]["id"] == room, "room event for the created room")
-        sent = bob.ok("send_message", {"room": room, "text": secret})["message"]
-        carol.wait_for("message", lambda m: m["id"] == sent["id"], "the closed room's message without joining")
-        for event, payload in (
-            ("join", {"room": room}),
-            ("history", {"room": room}),
-            ("send_message", {"room": room, "text": "let me in"}),
-            ("typing", {"room": room, "typing": True}),
-            ("read", {"room": room, "id": sent["id"]}),
-            ("room", {"room": room}),
-            ("add_member", {"room": room, "username": "dave"}),
-        ):
-            dave.refused(event, payload, "forbidden", [secret])
-        time.sleep(QUIET_S)
-        for event in ("message", "room", "typing"):
-            got = [e for e in dave.drain(event) if room in json.dumps(e)]
-            check(not got, f"dave got {event} events of a closed room: {got}")
-        http = requests.get(
-            f"{base_url}/api/rooms/{room}/messages",
-            headers={"Authorization": f"Bearer {tokens['dave']}"},
-            timeout=WAIT_S,
-        )
-        check(http.status_code == 403 and secret not in http.text, f"HTTP GET by an outsider: {http.status_code} {http.text}")
-        check(http.json().get("error", {}).get("code") == "forbidden", f"HTTP refusal: {http.text}")
-        history = carol.ok("history", {"room": room})["messages"]
-        check([m["text"] for m in history] == [secret], f"the room after the attempts: {history}")
-
-        # open_dm: the id, the same room from the other side, delivery without joining.
-        dm = alice.ok("open_dm", {"users": ["bob"]})["room"]
-        check(dm.get("id") == "dm:alice:bob" and dm.get("kind") == "direct", f"open_dm: {dm}")
-        check(dm.get("members") == ["alice", "bob"], f"DM members: {dm}")
-        again = bob.ok("open_dm", {"users": ["alice"]})["room"]
-        check(again.get("id") == "dm:alice:bob", f"open_dm again: {again}")
-        bob_tab = sign_in("bob")
-        psst = alice.ok("send_message", {"room": "dm:alice:bob", "text": "psst @bob"})["message"]
-        for socket in (bob, bob_tab):
-            socket.wait_for("message", lambda m: m["id"] == psst["id"], "the DM without joining it")
-        dave.refused("join", {"room": "dm:alice:bob"}, "forbidden", ["psst"])
-        dave.refused("join", {"room": "dm:carol:dave"}, "forbidden")
-
-        # rooms: the DM is the latest activity; unread and the @bob mention; read moves them.
-        rooms = bob.ok("rooms", {})["rooms"]
-        check(rooms and rooms[0]["id"] == "dm:alice:bob", f"the DM first: {[r['id'] for r in rooms]}")
-        check((rooms[0]["unread"], rooms[0]["mentions"]) == (1, 1), f"unread and mentions: {rooms[0]}")
-        marker = bob.ok("read", {"room": "dm:alice:bob", "id": psst["id"]})
-        check((marker["room"], marker["id"]) == ("dm:alice:bob", psst["id"]), f"read ack: {marker}")
-        moved = bob_tab.wait_for("read", lambda e: e["room"] == "dm:alice:bob", "the read event on the other socket")
-        check(moved == {"room": "dm:alice:bob", "id": psst["id"]}, f"read event: {moved}")
-        time.sleep(QUIET_S)
-        check(not bob.drain("read"), "the socket that read got a read event")
-        joined = bob_tab.ok("join", {"room": "dm:alice:bob"})
-        check(joined.get("read_marker") == psst["id"], f"join ack read_marker: {joined}")
-        info = bob.ok("room", {"room": "dm:alice:bob"})["room"]
-        check((info["unread"], info["mentions"], info["read_marker"]) == (0, 0, psst["id"]), f"room after read: {info}")
-    except Failure as failure:
-        print(f"FAIL rooms: {failure}", file=sys.stderr)
-        return 1
-    except Exception as error:  # an unexpected client error is a failure with its cause
-        print(f"FAIL rooms: {describe(error)}", file=sys.stderr)
-        return 1
-    finally:
-        for client in clients:
-            client.sio.disconnect()
-    print("ok rooms")
-    return 0
+    return run_team_script("rooms", USAGE, Client, scenario)
 
 
 if __name__ == "__main__":

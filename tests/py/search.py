@@ -11,49 +11,21 @@ Usage: python tests/py/search.py http://127.0.0.1:PORT TOKENS
 Exit 0 printing `ok search`, or 1 with the reason.
 """
 
-import json
 import random
 import string
 import sys
 import time
 
 import requests
-import socketio
 
-from common import WAIT_S, Failure, assert_same, check, describe, parse_base_url, random_name
+from common import WAIT_S, TeamClient, assert_same, check, random_name, run_team_script
 
 USAGE = "python search.py http://127.0.0.1:PORT TOKENS"
 INDEX_S = 8.0  # how long a message may take to become searchable here
 
 
-class Client:
+class Client(TeamClient):
     """A signed-in socket of one user."""
-
-    def __init__(self, base_url, user, token):
-        self.user = user
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.connect(base_url, auth={"token": token}, wait_timeout=WAIT_S)
-
-    def call(self, event, payload):
-        return self.sio.call(event, payload, timeout=WAIT_S)
-
-    def ok(self, event, payload):
-        reply = self.call(event, payload)
-        check(isinstance(reply, dict) and reply.get("ok") is True, f"{self.user}: {event} {payload}: {reply}")
-        return reply
-
-    def refused(self, event, payload, code, secrets=()):
-        reply = self.call(event, payload)
-        what = f"{self.user}: {event} {payload}"
-        check(
-            isinstance(reply, dict) and reply.get("ok") is False and reply.get("error", {}).get("code") == code,
-            f"{what} should be refused as {code}: {reply}",
-        )
-        for secret in secrets:
-            check(secret not in json.dumps(reply, ensure_ascii=False), f"{what}: the refusal leaks {secret!r}")
-
-    def send(self, room, text):
-        return self.ok("send_message", {"room": room, "text": text})["message"]
 
     def search(self, q, **extra):
         reply = self.ok("search", {"q": q, **extra})
@@ -92,83 +64,63 @@ def marker():
     return "zq" + "".join(random.choices(string.ascii_lowercase, k=8))
 
 
-def main():
-    if len(sys.argv) != 3:
-        print(f"usage: {USAGE}", file=sys.stderr)
-        return 2
-    base_url = parse_base_url(sys.argv[1], USAGE)
-    tokens = json.loads(sys.argv[2])
-    clients = []
-
-    def sign_in(user):
-        client = Client(base_url, user, tokens[user])
-        clients.append(client)
-        return client
-
+def scenario(base_url, tokens, sign_in):
     def get(params, user=None):
         headers = {"Authorization": f"Bearer {tokens[user]}"} if user else {}
         return requests.get(f"{base_url}/api/search", params=params, headers=headers, timeout=WAIT_S)
 
-    try:
-        alice, bob, carol, dave = (sign_in(user) for user in ("alice", "bob", "carol", "dave"))
-        room = random_name("py-search")
-        crew = random_name("py-crew")
-        mark = marker()
-        for client in (bob, carol):
-            client.ok("join", {"room": room})
-        bob.ok("create_room", {"room": crew, "kind": "closed", "members": ["carol"]})
-        cluster = bob.send(room, f"Kubernetes CLUSTER upgrade {mark}")
-        russian = carol.send(room, f"Привет мир {mark}")
-        tokyo = bob.send(room, f"東京タワーに行きました {mark}")
-        secret = carol.send(crew, f"crew secret {mark}")
-        carol.search_until(mark, [cluster, russian, tokyo, secret])
+    alice, bob, carol, dave = (sign_in(user) for user in ("alice", "bob", "carol", "dave"))
+    room = random_name("py-search")
+    crew = random_name("py-crew")
+    mark = marker()
+    for client in (bob, carol):
+        client.ok("join", {"room": room})
+    bob.ok("create_room", {"room": crew, "kind": "closed", "members": ["carol"]})
+    cluster = bob.send(room, f"Kubernetes CLUSTER upgrade {mark}")
+    russian = carol.send(room, f"Привет мир {mark}")
+    tokyo = bob.send(room, f"東京タワーに行きました {mark}")
+    secret = carol.send(crew, f"crew secret {mark}")
+    carol.search_until(mark, [cluster, russian, tokyo, secret])
 
-        # Words: case, every word, the last as a prefix; Cyrillic and CJK.
-        bob.finds("kubernetes clu", [cluster], [["Kubernetes", "CLUSTER"]])
-        bob.finds(f"KUBERNETES {mark.upper()}", [cluster])
-        bob.finds("kubernetes tokyo", [])
-        bob.finds("ПРИВ", [russian], [["Привет"]])
-        bob.finds("мир", [russian], [["мир"]], room=room)
-        bob.finds("タワ", [tokyo], [["タワ"]])
-        bob.finds("京タ 行き", [tokyo], [["京タ", "行き"]])
+    # Words: case, every word, the last as a prefix; Cyrillic and CJK.
+    bob.finds("kubernetes clu", [cluster], [["Kubernetes", "CLUSTER"]])
+    bob.finds(f"KUBERNETES {mark.upper()}", [cluster])
+    bob.finds("kubernetes tokyo", [])
+    bob.finds("ПРИВ", [russian], [["Привет"]])
+    bob.finds("мир", [russian], [["мир"]], room=room)
+    bob.finds("タワ", [tokyo], [["タワ"]])
+    bob.finds("京タ 行き", [tokyo], [["京タ", "行き"]])
 
-        # Only rooms I can read.
-        dave.finds(mark, [cluster, russian, tokyo])
-        dave.refused("search", {"q": mark, "room": crew}, "forbidden", ["crew secret"])
-        alice.finds(f"secret {mark}", [secret])
-        bob.finds("secret", [secret], room=crew)
+    # Only rooms I can read.
+    dave.finds(mark, [cluster, russian, tokyo])
+    dave.refused("search", {"q": mark, "room": crew}, "forbidden", ["crew secret"])
+    alice.finds(f"secret {mark}", [secret])
+    bob.finds("secret", [secret], room=crew)
 
-        # Edits and deletes.
-        edited = bob.ok("edit_message", {"room": room, "id": cluster["id"], "text": f"Kubernetes rollback {mark}"})["message"]
-        carol.search_until("rollback", [edited])
-        carol.finds("cluster", [])
-        carol.finds("kubernetes", [edited], [["Kubernetes"]])
-        carol.ok("delete_message", {"room": room, "id": russian["id"]})
-        carol.search_until("мир", [])
-        carol.finds(mark, [edited, tokyo, secret])
+    # Edits and deletes.
+    edited = bob.ok("edit_message", {"room": room, "id": cluster["id"], "text": f"Kubernetes rollback {mark}"})["message"]
+    carol.search_until("rollback", [edited])
+    carol.finds("cluster", [])
+    carol.finds("kubernetes", [edited], [["Kubernetes"]])
+    carol.ok("delete_message", {"room": room, "id": russian["id"]})
+    carol.search_until("мир", [])
+    carol.finds(mark, [edited, tokyo, secret])
 
-        # GET /api/search: Unicode in the query string, as the event answers.
-        for params in ({"q": "東京 タワ"}, {"q": "KUBERNETES", "room": room}, {"q": mark, "limit": 2}):
-            reply = get(params, "carol")
-            check(reply.status_code == 200, f"GET /api/search {params}: {reply.status_code} {reply.text}")
-            extra = {k: v for k, v in params.items() if k != "q"}
-            assert_same(reply.json(), {"results": carol.search(params["q"], **extra)}, f"GET /api/search {params}")
-        forbidden = get({"q": mark, "room": crew}, "dave")
-        check(forbidden.status_code == 403, f"GET room=<closed room> as dave: {forbidden.status_code} {forbidden.text}")
-        anonymous = get({"q": mark})
-        check(anonymous.status_code == 401, f"GET /api/search without credentials: {anonymous.status_code} {anonymous.text}")
-        check(mark not in anonymous.text, f"the refusal leaks results: {anonymous.text}")
-    except Failure as failure:
-        print(f"FAIL search: {failure}", file=sys.stderr)
-        return 1
-    except Exception as error:  # an unexpected client error is a failure with its cause
-        print(f"FAIL search: {describe(error)}", file=sys.stderr)
-        return 1
-    finally:
-        for client in clients:
-            client.sio.disconnect()
-    print("ok search")
-    return 0
+    # GET /api/search: Unicode in the query string, as the event answers.
+    for params in ({"q": "東京 タワ"}, {"q": "KUBERNETES", "room": room}, {"q": mark, "limit": 2}):
+        reply = get(params, "carol")
+        check(reply.status_code == 200, f"GET /api/search {params}: {reply.status_code} {reply.text}")
+        extra = {k: v for k, v in params.items() if k != "q"}
+        assert_same(reply.json(), {"results": carol.search(params["q"], **extra)}, f"GET /api/search {params}")
+    forbidden = get({"q": mark, "room": crew}, "dave")
+    check(forbidden.status_code == 403, f"GET room=<closed room> as dave: {forbidden.status_code} {forbidden.text}")
+    anonymous = get({"q": mark})
+    check(anonymous.status_code == 401, f"GET /api/search without credentials: {anonymous.status_code} {anonymous.text}")
+    check(mark not in anonymous.text, f"the refusal leaks results: {anonymous.text}")
+
+
+def main():
+    return run_team_script("search", USAGE, Client, scenario)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
+pub mod team;
+
 /// How long a server may take to print its "listening on" line.
 const START_DEADLINE: Duration = Duration::from_secs(20);
 /// How long a restart may wait for the port the killed process held.
