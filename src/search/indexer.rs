@@ -13,8 +13,12 @@ use super::{Fields, SearchError, SearchStats};
 use crate::model::Stored;
 use crate::store::Store;
 
-/// How long a message may wait in a batch before the batch is committed.
-const COMMIT_EVERY: Duration = Duration::from_millis(200);
+/// How long a message may wait in a batch before the batch is committed: a commit
+/// costs far more than a message, and a second is soon enough to be found.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+/// The indexer's nice value: when the CPU is busy the chat's own threads come first
+/// and the index catches up afterwards (its lag is in `/metrics`).
+const INDEXER_NICE: libc::c_int = 10;
 /// The most messages one commit takes.
 const MAX_BATCH: usize = 20_000;
 /// Messages read from the store at a time while catching up.
@@ -24,6 +28,20 @@ const CATCH_UP_COMMIT: usize = 50_000;
 /// Memory for the index writer's buffer (one indexing thread: the server's cores are
 /// for chatting).
 const WRITER_BYTES: usize = 40 * 1024 * 1024;
+
+/// Lowers the calling thread's scheduling priority to [`INDEXER_NICE`]. On Linux the
+/// nice value belongs to each thread, and threads started later inherit it.
+pub(super) fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; `who` 0 is the calling
+    // thread.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS as _, 0, INDEXER_NICE) };
+    if result != 0 {
+        tracing::debug!(
+            error = %std::io::Error::last_os_error(),
+            "the search indexer keeps the normal priority"
+        );
+    }
+}
 
 pub(super) struct Indexer {
     writer: IndexWriter<TantivyDocument>,

@@ -153,16 +153,20 @@ impl Search {
             .try_into()?;
         let stats = Arc::new(SearchStats::default());
         let (feed, queue) = mpsc::channel();
-        let indexer = Indexer::new(
-            index.clone(),
-            reader.clone(),
-            fields,
-            store.clone(),
-            stats.clone(),
-        )?;
+        let (for_reader, for_store, for_stats) = (reader.clone(), store.clone(), stats.clone());
         let thread = std::thread::Builder::new()
             .name("parley-search-indexer".into())
-            .spawn(move || indexer.run(queue))
+            .spawn(move || {
+                // Before the writer exists: the threads tantivy starts inherit it.
+                indexer::lower_priority();
+                match Indexer::new(index, for_reader, fields, for_store, for_stats) {
+                    Ok(indexer) => indexer.run(queue),
+                    Err(error) => tracing::error!(
+                        %error,
+                        "the search indexer cannot start: new messages will not be found"
+                    ),
+                }
+            })
             .map_err(SearchError::Spawn)?;
         Ok(Search {
             reader,
