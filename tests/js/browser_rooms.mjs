@@ -145,14 +145,15 @@ async function header(user) {
 
 /**
  * What a finger and iOS need on a phone: visible inputs at 16 px or more, visible
- * buttons and links styled as one at least 44 px high, no sideways scrolling.
+ * buttons and links styled as one at least 44 px high, no sideways scrolling. (A file
+ * input takes no typing, so iOS never zooms into it.)
  */
 async function checkTouchFriendly(user, what) {
   const found = await user.page.evaluate(() => {
     const visible = (el) => el.getClientRects().length > 0 && !el.closest('[hidden]') &&
       getComputedStyle(el).visibility !== 'hidden';
     const label = (el) => `${el.tagName.toLowerCase()}#${el.id || '?'}.${el.className.baseVal ?? el.className}`;
-    const small = Array.from(document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea'))
+    const small = Array.from(document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=file]), textarea'))
       .filter(visible)
       .filter((el) => parseFloat(getComputedStyle(el).fontSize) < 16)
       .map((el) => `${label(el)} ${getComputedStyle(el).fontSize}`);
